@@ -1,0 +1,203 @@
+"""Queries that readers' pages are made of: visible articles, listings, day counts, totals.
+
+Listings use keyset pagination on (published_at, id), served by ix_articles_live, so the
+thousandth page costs what the first does. Counts come from day_counts (see counts.py), less
+the live articles still scheduled after `now`, which are few and found through the same index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from .dates import day_bounds, local_date, local_today
+from .extensions import db
+from .models import MAX_ID, Article, DayCount, User
+
+_TOKEN = re.compile(r"(-?\d{1,12})\.(\d{1,18})")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in a newest-first listing: the (published_at, id) of an article."""
+
+    published_at: datetime
+    id: int
+
+    @classmethod
+    def of(cls, article: Any) -> Cursor:
+        """Return the position of an article or a teaser row."""
+        return cls(article.published_at, article.id)
+
+    @classmethod
+    def parse(cls, token: str | None) -> Cursor | None:
+        """Read a token made by `token`; None when absent. Raise ValueError when malformed."""
+        if token is None:
+            return None
+        match = _TOKEN.fullmatch(token)
+        if not match or int(match[2]) > MAX_ID:
+            raise ValueError(f"bad page token {token!r}")
+        try:
+            instant = datetime.fromtimestamp(int(match[1]), UTC)
+        except (OverflowError, OSError, ValueError) as error:
+            raise ValueError(f"bad page token {token!r}") from error
+        return cls(instant, int(match[2]))
+
+    @property
+    def token(self) -> str:
+        return f"{int(self.published_at.timestamp())}.{self.id}"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing with the tokens of its neighbours (None: no such page)."""
+
+    items: Sequence[Any]
+    older: str | None
+    newer: str | None
+    newer_is_first: bool = False
+
+
+# What a teaser shows, read as plain rows: building ORM objects for a listing costs several
+# times the query itself.
+TEASER = (
+    Article.id,
+    Article.title,
+    Article.slug,
+    Article.summary,
+    Article.published_at,
+    User.username.label("author_name"),
+)
+
+
+def live() -> sa.ColumnElement[bool]:
+    """Published and not in the trash; the first two columns of ix_articles_live."""
+    return sa.and_(Article.status == "published", Article.deleted_at.is_(None))
+
+
+def _teasers(newest_first: bool) -> sa.Select[Any]:
+    """A listing query with its bounds as parameters, built once and reused."""
+    published, pk = Article.published_at, Article.id
+    if newest_first:
+        # Ties on the cursor's instant are broken by id (no cursor: edge_id is past any id).
+        edge = sa.or_(published < sa.bindparam("edge_at"), pk < sa.bindparam("edge_id"))
+        order = (published.desc(), pk.desc())
+    else:
+        edge = sa.or_(published > sa.bindparam("edge_at"), pk > sa.bindparam("edge_id"))
+        order = (published, pk)
+    return (
+        sa.select(*TEASER)
+        .join(User, User.id == Article.author_id)
+        # One lower and one upper bound on published_at: given two, SQLite ranges the
+        # index on one of them and filters the rest, walking every newer row of a deep page.
+        .where(live(), published >= sa.bindparam("lower"), published <= sa.bindparam("upper"))
+        .where(edge)
+        .order_by(*order)
+        .limit(sa.bindparam("limit"))
+    )
+
+
+NEWEST_FIRST, OLDEST_FIRST = _teasers(True), _teasers(False)
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+
+
+def listing(
+    now: datetime,
+    per_page: int,
+    *,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Page | None:
+    """Return one newest-first page of visible articles' teasers in [start, end).
+
+    `before` pages towards older articles, `after` towards newer ones. None means the
+    `after` page would be the first page: the caller should show the listing's start.
+    """
+    upper = now if end is None else min(now, end - timedelta(microseconds=1))
+    lower = EARLIEST if start is None else start
+    # A plain connection: a listing reads rows, it needs no ORM session.
+    with db.engine.connect() as connection:
+        if after is None:
+            if before is not None:
+                upper = min(upper, before.published_at)
+            edge_at, edge_id = (upper, MAX_ID) if before is None else (upper, before.id)
+            params = {"lower": lower, "upper": upper, "edge_at": edge_at, "edge_id": edge_id}
+            rows = connection.execute(NEWEST_FIRST, {**params, "limit": per_page + 1}).all()
+            items = rows[:per_page]
+            older = Cursor.of(items[-1]).token if len(rows) > per_page else None
+            newer = Cursor.of(items[0]).token if before is not None and items else None
+            return Page(items, older, newer)
+        lower = max(lower, after.published_at)
+        params = {"lower": lower, "upper": upper, "edge_at": lower, "edge_id": after.id}
+        rows = connection.execute(OLDEST_FIRST, {**params, "limit": per_page + 1}).all()
+    if len(rows) <= per_page:
+        return None
+    items = rows[:per_page][::-1]
+    return Page(items, Cursor.of(items[-1]).token, Cursor.of(items[0]).token)
+
+
+def get_article(article_id: int) -> Article | None:
+    """Return the article with its author and tags, whatever its state, or None."""
+    if not 0 < article_id <= MAX_ID:
+        return None
+    stmt = (
+        sa.select(Article)
+        .where(Article.id == article_id)
+        .options(joinedload(Article.author), selectinload(Article.tags))
+    )
+    return db.session.scalar(stmt)
+
+
+def _scheduled_days(first: date, last: date, tz: ZoneInfo, now: datetime) -> Counter[date]:
+    """Live articles in local days first..last whose time has not come yet, by day."""
+    if last < local_today(tz, now):
+        return Counter()
+    end = day_bounds(last, tz)[1]
+    stmt = sa.select(Article.published_at).where(
+        live(), Article.published_at > now, Article.published_at < end
+    )
+    return Counter(local_date(instant, tz) for instant in db.session.scalars(stmt))
+
+
+def day_counts(first: date, last: date, tz: ZoneInfo, now: datetime) -> dict[date, int]:
+    """Return the visible articles of each local day from first to last, zeros included."""
+    stmt = sa.select(DayCount.day, DayCount.count).where(DayCount.day.between(first, last))
+    stored = {day: n for day, n in db.session.execute(stmt)}
+    scheduled = _scheduled_days(first, last, tz, now)
+    days = (first + timedelta(days=i) for i in range((last - first).days + 1))
+    return {day: stored.get(day, 0) - scheduled[day] for day in days}
+
+
+def month_counts(year: int, tz: ZoneInfo, now: datetime) -> dict[int, int]:
+    """Return the visible articles of each month of a local year (months 1..12)."""
+    counts = day_counts(date(year, 1, 1), date(year, 12, 31), tz, now)
+    months = dict.fromkeys(range(1, 13), 0)
+    for day, n in counts.items():
+        months[day.month] += n
+    return months
+
+
+def total(now: datetime) -> int:
+    """Return the number of visible articles."""
+    stored = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(DayCount.count), 0)))
+    scheduled = db.session.scalar(
+        sa.select(sa.func.count()).where(live(), Article.published_at > now)
+    )
+    return int(stored or 0) - int(scheduled or 0)
+
+
+def next_scheduled(now: datetime) -> datetime | None:
+    """Return when the next scheduled article becomes visible, if any."""
+    return db.session.scalar(
+        sa.select(sa.func.min(Article.published_at)).where(live(), Article.published_at > now)
+    )

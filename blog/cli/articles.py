@@ -1,0 +1,92 @@
+"""flask articles import, export and generate."""
+
+from __future__ import annotations
+
+import time
+from typing import BinaryIO, TextIO
+from zoneinfo import ZoneInfo
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .. import counts, transfer
+from .. import generate as generator
+from ..dates import site_zone
+from ..extensions import db
+
+group = AppGroup("articles", help="Move articles in and out, or make synthetic ones.")
+
+
+@group.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option(
+    "--author",
+    default=transfer.DEFAULT_AUTHOR,
+    show_default=True,
+    help="Author of lines that name none; created without a usable password if missing.",
+)
+def import_(file: BinaryIO, author: str) -> None:
+    """Import articles from a JSON Lines FILE ('-' for standard input)."""
+
+    def report(line: int, message: str) -> None:
+        click.echo(f"line {line}: {message}; skipped", err=True)
+
+    try:
+        summary = transfer.import_lines(file, report, tz=_zone(), default_author=author)
+    except transfer.ImportStopped as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Imported: {summary.created} created, {summary.updated} updated, "
+        f"{summary.skipped} skipped."
+    )
+    if summary.skipped:
+        # The good lines are in; the exit status still tells a script that some were not.
+        raise SystemExit(1)
+
+
+@group.command("export")
+@click.argument("file", type=click.File("w", encoding="utf-8", lazy=False))
+def export(file: TextIO) -> None:
+    """Export every article not in the trash to a JSON Lines FILE ('-' for standard output)."""
+    tz, written = _zone(), 0
+    # url_for needs a request; SERVER_NAME, when configured, gives the canonical host.
+    with current_app.test_request_context():
+        for line in transfer.export_lines(tz):
+            file.write(line)
+            written += 1
+    click.echo(f"Exported {written} articles.", err=True)
+
+
+@group.command("generate")
+@click.option("--count", type=click.IntRange(min=1), required=True, help="Articles to add.")
+@click.option("--seed", type=int, default=None, help="Random seed, for a repeatable set.")
+@click.option(
+    "--years",
+    type=click.IntRange(min=1, max=100),
+    default=10,
+    show_default=True,
+    help="Spread publication times over this many years up to now.",
+)
+def generate(count: int, seed: int | None, years: int) -> None:
+    """Add COUNT synthetic articles quickly, for benchmarks."""
+    started = time.perf_counter()
+    result = generator.generate(count, seed=seed, years=years, tz=_zone())
+    elapsed = time.perf_counter() - started
+    click.echo(
+        f"Generated {result.articles:,} articles ({result.published:,} published, "
+        f"{result.tagged:,} tag links) with seed {result.seed} "
+        f"in {elapsed:.1f} s: {result.articles / elapsed:,.0f} rows/s."
+    )
+
+
+def _zone() -> ZoneInfo:
+    return site_zone(current_app.config["TIMEZONE"])
+
+
+@group.command("recount")
+def recount() -> None:
+    """Rebuild the per-day article counts from the articles themselves."""
+    days = counts.rebuild(db.session, _zone())
+    db.session.commit()
+    click.echo(f"Recounted {days:,} days in {current_app.config['TIMEZONE']}.")

@@ -1,0 +1,63 @@
+"""flask db backup: a consistent copy of a live SQLite database."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from ..extensions import db
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@with_appcontext
+def backup(file: Path, force: bool) -> None:
+    """Copy the SQLite database into FILE while the site keeps running."""
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        raise click.ClickException(
+            f"flask db backup copies SQLite databases; this site uses {engine.dialect.name}. "
+            "Back PostgreSQL up with pg_dump, e.g. pg_dump --format=custom --file=FILE DBNAME"
+        )
+    source = engine.url.database
+    if not source or source == ":memory:" or source.startswith("file:"):
+        raise click.ClickException("the database is not a file, so there is nothing to copy")
+    target = file.resolve()
+    if target == Path(source).resolve():
+        raise click.ClickException("FILE is the live database itself; choose another path")
+    if target.exists() and not force:
+        raise click.ClickException(f"{file} exists; pass --force to replace it")
+    if not target.parent.is_dir():
+        raise click.ClickException(f"{target.parent} is not a directory")
+    # Copy into a temporary file beside the target, then rename: a failed or interrupted
+    # backup never leaves a half-written FILE behind, nor destroys an older one.
+    handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(handle)
+    try:
+        live = engine.raw_connection()
+        try:
+            _copy(live.driver_connection, partial)
+        finally:
+            live.close()
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+    size = target.stat().st_size
+    click.echo(f"Backed up {source} to {file} ({size / 1_048_576:.1f} MiB).")
+
+
+def _copy(live: sqlite3.Connection, path: str) -> None:
+    copy = sqlite3.connect(path)
+    try:
+        # All pages in one step: one read snapshot, which WAL lets writers work beside.
+        # Stepping page by page would restart whenever another process writes.
+        live.backup(copy)
+    finally:
+        copy.close()

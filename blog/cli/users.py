@@ -1,0 +1,69 @@
+"""flask users create."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from ..extensions import db
+from ..models import ROLES, User
+
+MIN_PASSWORD_LENGTH = 8
+MAX_USERNAME_LENGTH = 64
+
+group = AppGroup("users", help="Manage the people who may sign in.")
+
+
+@group.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="What the user may do.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from one line of standard input."
+)
+def create(name: str, role: str, password_stdin: bool) -> None:
+    """Create a user who can sign in with NAME and a password."""
+    name = name.strip()
+    if not name or len(name) > MAX_USERNAME_LENGTH or any(c.isspace() for c in name):
+        raise click.ClickException(
+            f"a user name is 1 to {MAX_USERNAME_LENGTH} characters without spaces"
+        )
+    if _exists(name):
+        raise click.ClickException(f"a user named {name!r} already exists")
+    password = _read_password() if password_stdin else _prompt_password()
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.ClickException(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
+        )
+    user = User(username=name, role=role)
+    user.set_password(password)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        # Someone else took the name between the check and the commit.
+        db.session.rollback()
+        raise click.ClickException(f"a user named {name!r} already exists") from None
+    click.echo(f"Created {role} {name!r}.")
+
+
+def _exists(name: str) -> bool:
+    # Names differing only in case would be told apart by the database but not by people.
+    stmt = sa.select(User.id).where(sa.func.lower(User.username) == name.lower())
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def _read_password() -> str:
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+def _prompt_password() -> str:
+    # An empty default lets an empty answer through, so it gets the length message
+    # instead of being asked again forever.
+    password: str = click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True, default="", show_default=False
+    )
+    return password

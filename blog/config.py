@@ -1,0 +1,91 @@
+"""Configuration: defaults, the load order and the missing-secret guard."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    "SITE_NAME": "Hijri Blog",
+    "TIMEZONE": "UTC",
+    "HIJRI_OFFSET_DAYS": 0,
+    "MASTHEAD_DAYS": 5,
+    "PER_PAGE": 20,
+    "SOCIAL_LINKS": {},
+    "PROXY_FIX": 0,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "LOGIN_LIMITS": "5 per minute",
+    "LOGIN_ADDRESS_LIMITS": "30 per minute",
+    "PAGE_CACHE_SECONDS": 300,
+    "SHARED_CACHE_SECONDS": 5,
+    "SEND_FILE_MAX_AGE_DEFAULT": 0,
+}
+
+# Keys whose values are not strings when given through the environment.
+_INT_KEYS = ("HIJRI_OFFSET_DAYS", "MASTHEAD_DAYS", "PER_PAGE", "PROXY_FIX")
+
+
+def load(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill app.config: defaults, instance/config.py, BLOG_* variables, DATABASE_URL, REDIS_URL."""
+    app.config.from_mapping(DEFAULTS)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
+        app.instance_path, "blog.sqlite3"
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("BLOG", loads=_loads)
+        if os.environ.get("DATABASE_URL"):
+            app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+        if os.environ.get("REDIS_URL"):
+            app.config["REDIS_URL"] = os.environ["REDIS_URL"]
+    else:
+        app.config.from_mapping(test_config)
+    _normalise(app)
+    _check(app)
+
+
+def _loads(value: str) -> Any:
+    """Read an environment value as JSON when it is JSON, else keep the string."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _normalise(app: Flask) -> None:
+    config = app.config
+    uri: str = config["SQLALCHEMY_DATABASE_URI"]
+    # Operators paste the URL their provider gives; SQLAlchemy wants a named driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if uri.startswith(prefix):
+            uri = "postgresql+psycopg://" + uri[len(prefix) :]
+    config["SQLALCHEMY_DATABASE_URI"] = uri
+    # A server may restart under us; a local file cannot.
+    if not uri.startswith("sqlite"):
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
+    for key in _INT_KEYS:
+        config[key] = int(config[key])
+    if isinstance(config["SOCIAL_LINKS"], str):
+        config["SOCIAL_LINKS"] = json.loads(config["SOCIAL_LINKS"] or "{}")
+
+
+def _check(app: Flask) -> None:
+    config = app.config
+    if not config.get("SECRET_KEY") and not (app.debug or config.get("TESTING")):
+        raise RuntimeError(
+            "SECRET_KEY is not set. Put SECRET_KEY = '...' in instance/config.py "
+            "or set BLOG_SECRET_KEY in the environment."
+        )
+    if not -2 <= config["HIJRI_OFFSET_DAYS"] <= 2:
+        raise RuntimeError("HIJRI_OFFSET_DAYS must be between -2 and 2.")
+    if config["PER_PAGE"] < 1 or config["MASTHEAD_DAYS"] < 0:
+        raise RuntimeError("PER_PAGE must be at least 1 and MASTHEAD_DAYS at least 0.")

@@ -1,0 +1,306 @@
+"""Render and sanitise article bodies, and derive slugs and excerpts from them.
+
+This is the only module that imports bleach and markdown_it: article bodies are rendered
+and cleaned once when saved, and the stored HTML is trusted by the templates.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlsplit
+
+import bleach
+from bleach import html5lib_shim
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+
+ALLOWED_TAGS: frozenset[str] = frozenset(
+    "h1 h2 h3 h4 h5 h6 p br hr strong b em i u s del ins mark small sub sup blockquote q cite"
+    " ul ol li dl dt dd code pre kbd samp abbr a img table thead tbody tfoot tr th td caption"
+    " figure figcaption span div".split()
+)
+
+# Elements whose whole subtree (code, raw text or fallback markup) is removed, not unwrapped.
+# The parser must see them as real elements so that script/style bodies are parsed as raw
+# text, as browsers do; the _DropSubtrees filter then removes them after sanitising.
+DROPPED_WITH_CONTENT: frozenset[str] = frozenset(
+    "script style template iframe frame frameset object applet embed noscript noembed"
+    " noframes svg math xmp head title".split()
+)
+
+ALLOWED_PROTOCOLS: frozenset[str] = frozenset({"http", "https", "mailto"})
+EXTERNAL_REL = "noopener nofollow"
+
+_DIRS = frozenset({"ltr", "rtl", "auto"})
+_ALIGNS = frozenset({"left", "center", "right"})
+_LANG_RE = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
+_NUMBER_RE = re.compile(r"[0-9]{1,4}")
+_CODE_CLASS_RE = re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}")
+# Same normalisation bleach applies before its own scheme check.
+_URL_JUNK_RE = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+")
+_TAG_ATTRS: dict[str, frozenset[str]] = {
+    "a": frozenset({"href", "title"}),
+    "img": frozenset({"src", "alt", "title", "width", "height"}),
+    "th": frozenset({"colspan", "rowspan", "align"}),
+    "td": frozenset({"colspan", "rowspan", "align"}),
+    "abbr": frozenset({"title"}),
+    "ol": frozenset({"start"}),
+    "code": frozenset({"class"}),
+}
+
+
+def _normalised_url(value: str) -> str:
+    """Return value the way a browser reads its scheme: unescaped, without junk, lowercased."""
+    return _URL_JUNK_RE.sub("", html5lib_shim.convert_entities(value)).lower()
+
+
+def _is_web_url(value: str) -> bool:
+    """Tell whether value is an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(_normalised_url(value))
+    except ValueError:
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.netloc)
+
+
+def _allow_attribute(tag: str, name: str, value: str) -> bool:
+    """Tell bleach whether an attribute may stay; bleach still checks URL protocols after."""
+    if tag not in ALLOWED_TAGS:
+        return False
+    if name == "dir":
+        return value.strip().lower() in _DIRS
+    if name == "lang":
+        return _LANG_RE.fullmatch(value.strip()) is not None
+    if name not in _TAG_ATTRS.get(tag, frozenset()):
+        return False
+    if tag == "img" and name == "src":
+        # Relative and protocol-relative sources are refused too: stored bodies must not
+        # depend on where they are rendered.
+        return _is_web_url(value)
+    if name in {"width", "height", "colspan", "rowspan", "start"}:
+        return _NUMBER_RE.fullmatch(value.strip()) is not None
+    if name == "align":
+        return value.strip().lower() in _ALIGNS
+    if name == "class":
+        return _CODE_CLASS_RE.fullmatch(value) is not None
+    return True
+
+
+def _is_external_href(href: str) -> bool:
+    """Tell whether a sanitised href leaves the site (absolute or protocol-relative)."""
+    url = _normalised_url(href).replace("\\", "/")
+    return url.startswith(("http:", "https:", "//"))
+
+
+class _DropSubtrees(html5lib_shim.Filter):
+    """Remove DROPPED_WITH_CONTENT elements with everything inside them."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        depth = 0
+        for token in super().__iter__():
+            kind = token["type"]
+            if depth:
+                # The tree walker yields balanced tags, so counting them finds the end.
+                if kind == "StartTag":
+                    depth += 1
+                elif kind == "EndTag":
+                    depth -= 1
+                continue
+            if kind in {"StartTag", "EmptyTag"} and token["name"] in DROPPED_WITH_CONTENT:
+                depth = 1 if kind == "StartTag" else 0
+                continue
+            if kind == "EndTag" and token["name"] in DROPPED_WITH_CONTENT:
+                continue
+            yield token
+
+
+class _LinkPolicy(html5lib_shim.Filter):
+    """Mark external links rel="noopener nofollow" and drop images left without a source."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for token in super().__iter__():
+            if token["type"] in {"StartTag", "EmptyTag"}:
+                attrs = token.get("data", {})
+                if token["name"] == "img" and (None, "src") not in attrs:
+                    continue
+                if token["name"] == "a":
+                    href = attrs.get((None, "href"))
+                    if href is not None and _is_external_href(href):
+                        attrs[(None, "rel")] = EXTERNAL_REL
+            yield token
+
+
+_CLEANER = bleach.Cleaner(
+    tags=ALLOWED_TAGS | DROPPED_WITH_CONTENT,
+    attributes=_allow_attribute,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+    filters=[_DropSubtrees, _LinkPolicy],
+)
+
+
+def _table_align_to_attribute(state: StateCore) -> None:
+    """Turn markdown-it's style="text-align:x" on table cells into align="x"."""
+    # style attributes are never allowed, so without this column alignment would be lost.
+    for token in state.tokens:
+        if token.type in {"th_open", "td_open"}:
+            style = token.attrs.pop("style", None)
+            if isinstance(style, str) and style.startswith("text-align:"):
+                token.attrSet("align", style.removeprefix("text-align:"))
+
+
+_MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+_MARKDOWN.core.ruler.push("table_align_attribute", _table_align_to_attribute)
+
+
+def clean_html(html: str) -> str:
+    """Return html reduced to the allowlist."""
+    return _CLEANER.clean(html)
+
+
+def render_markdown(source: str) -> str:
+    """Render Markdown to safe HTML."""
+    return clean_html(_MARKDOWN.render(source))
+
+
+_TURKISH_AND_CIRCUMFLEX = str.maketrans(
+    "çÇğĞıİöÖşŞüÜâÂîÎûÛ",
+    "ccggiioossuuaaiiuu",
+)
+# Latin letters that NFKD does not decompose.
+_LATIN_EXTRA = str.maketrans(
+    {"ß": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ø": "o", "Ø": "o", "đ": "d",
+     "Đ": "d", "ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ð": "d", "Ð": "d"}
+)  # fmt: skip
+# Apostrophes vanish rather than split words: "Türkiye'de" -> "turkiyede".
+_APOSTROPHES = str.maketrans("", "", "'\u2018\u2019\u02bc\u02b9`\u00b4")
+_ARABIC_RANGES = ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF))
+_ARABIC_PRESENTATION = ((0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
+_TATWEEL = "\u0640"
+SLUG_FALLBACK = "article"
+
+
+def _in_ranges(char: str, ranges: tuple[tuple[int, int], ...]) -> bool:
+    """Tell whether char lies in one of the inclusive code point ranges."""
+    return any(low <= ord(char) <= high for low, high in ranges)
+
+
+def _slug_chars(text: str) -> Iterator[str]:
+    """Yield the slug form of each character of NFC text; '-' for separators."""
+    previous_kept_latin = True
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Nd":
+            # Any script's decimal digits become ASCII so "١٢" and "12" give the same slug.
+            previous_kept_latin = True
+            yield str(unicodedata.decimal(char))
+        elif category == "Cf" or char == _TATWEEL:
+            continue  # invisible: ZWJ/ZWNJ, LRM/RLM, soft hyphen, and the Arabic tatweel
+        elif category[0] == "M":
+            # Tashkeel and accents on Latin letters go; marks other scripts need stay.
+            if not previous_kept_latin and not _in_ranges(char, _ARABIC_RANGES):
+                yield char
+        elif category[0] in "LN":
+            folded = "".join(
+                c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+            )
+            if folded.isascii() and folded.isalnum():
+                previous_kept_latin = True
+                yield folded
+            elif category[0] == "N":
+                previous_kept_latin = True
+                yield "-"  # e.g. "½": a number with no ASCII spelling is a separator
+            else:
+                previous_kept_latin = False
+                yield char
+        else:
+            previous_kept_latin = True
+            yield "-"
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    """Make a URL slug from a title."""
+    if max_length < 1:
+        raise ValueError("max_length must be positive")
+    text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES)
+    # Before lowercasing: "İ".lower() would leave a combining dot behind.
+    text = text.translate(_TURKISH_AND_CIRCUMFLEX).translate(_LATIN_EXTRA)
+    # Presentation forms (e.g. the lam-alef ligature) are spelt out as ordinary Arabic letters.
+    text = "".join(
+        unicodedata.normalize("NFKC", c) if _in_ranges(c, _ARABIC_PRESENTATION) else c for c in text
+    )
+    slug = re.sub(r"-{2,}", "-", "".join(_slug_chars(text)).lower()).strip("-")
+    if len(slug) > max_length:
+        cut = slug[:max_length]
+        boundary = cut.rfind("-")
+        if slug[max_length] != "-" and boundary > 0:
+            cut = cut[:boundary]
+        slug = cut.strip("-")
+    return slug or SLUG_FALLBACK[:max_length]
+
+
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote br caption dd div dl dt figcaption figure footer h1 h2"
+    " h3 h4 h5 h6 header hr li main nav ol p pre section table tbody td tfoot th thead tr ul"
+    " img".split()
+)
+_INVISIBLE_TAGS = frozenset({"script", "style", "template", "head", "title"})
+
+
+class _TextExtractor(HTMLParser):
+    """Collect text nodes, with a space wherever a block boundary separates words."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _INVISIBLE_TAGS:
+            self._hidden_depth += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _INVISIBLE_TAGS:
+            self._hidden_depth = max(0, self._hidden_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden_depth:
+            self.parts.append(data)
+
+
+def plain_text(html: str) -> str:
+    """Return the text content of HTML with whitespace collapsed."""
+    extractor = _TextExtractor()
+    extractor.feed(html)
+    extractor.close()
+    return " ".join("".join(extractor.parts).split())
+
+
+# Trailing punctuation looks odd before the ellipsis, Arabic comma and semicolon included.
+_TRAILING_PUNCTUATION = " \t,;:.-\u2013\u2014\u060c\u061b"
+
+
+def excerpt(html: str, max_length: int = 200) -> str:
+    """Return the plain text start of safe HTML, cut on a word boundary."""
+    if max_length < 2:
+        raise ValueError("max_length must leave room for a character and the ellipsis")
+    text = plain_text(html)
+    if len(text) <= max_length:
+        return text
+    # The ellipsis counts towards max_length.
+    room = max_length - 1
+    cut = text[:room]
+    if text[room] != " ":
+        boundary = cut.rfind(" ")
+        if boundary > 0:
+            cut = cut[:boundary]
+    return cut.rstrip(_TRAILING_PUNCTUATION) + "…"

@@ -1,0 +1,170 @@
+"""Derived counts kept in step with every write: live articles per local day, content version.
+
+A listing's day strip, archives and total read `day_counts` (a few hundred small rows at most)
+instead of counting the articles table. Every ORM flush that touches an article moves its
+contribution from its old local day to its new one, in the same transaction, so the counts
+are exact the moment the write commits. Bulk loaders call `add_days` themselves.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .dates import local_date, site_zone
+from .extensions import db
+from .models import Article, DayCount, HijriMonthStart, SiteState, Tag, User
+
+CONTENT_VERSION = "content_version"
+_BUMPED = "blog.version_bumped"
+COUNTS_ZONE = "counts_zone"
+
+
+def init_app(app: Flask) -> None:
+    """Keep counts and the content version in step with every session flush."""
+    # The listener lives on the shared session factory: add it once, however many apps.
+    if not sa.event.contains(db.session, "before_flush", _before_flush):
+        sa.event.listen(db.session, "before_flush", _before_flush)
+        for event in ("after_commit", "after_soft_rollback"):
+            sa.event.listen(db.session, event, _transaction_over)
+
+
+def add_days(session: Session, deltas: Mapping[date, int]) -> None:
+    """Add the given per-day changes to day_counts (upsert, any order of arrival)."""
+    rows = [{"day": day, "count": n} for day, n in sorted(deltas.items()) if n]
+    if not rows:
+        return
+    table = DayCount.__table__
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.day], set_={"count": table.c.count + stmt.excluded.count}
+    )
+    session.execute(stmt, rows)
+
+
+def bump_version(session: Session) -> None:
+    """Mark every cached page stale, in every process, when this transaction commits."""
+    table = SiteState.__table__
+    result = session.execute(
+        sa.update(table).where(table.c.key == CONTENT_VERSION).values(number=table.c.number + 1)
+    )
+    if result.rowcount == 0:
+        session.execute(sa.insert(table).values(key=CONTENT_VERSION, number=1, text=""))
+
+
+_VERSION_SQL = f"SELECT number FROM site_state WHERE key = '{CONTENT_VERSION}'"
+
+
+def content_version(engine: sa.Engine) -> int:
+    """Return the number that changes whenever anything shown to readers changes."""
+    # Read on every page view, cached or not: a bare pooled DBAPI cursor is several times
+    # cheaper than a Core or ORM statement, and the SQL has no parameters to adapt.
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(_VERSION_SQL)
+        row = cursor.fetchone()
+        cursor.close()
+    finally:
+        connection.close()
+    return int(row[0]) if row else 0
+
+
+def live_days(instants: Iterable[datetime | None], tz: ZoneInfo) -> Counter[date]:
+    """Count instants by their local day."""
+    return Counter(local_date(instant, tz) for instant in instants if instant is not None)
+
+
+def rebuild(session: Session, tz: ZoneInfo) -> int:
+    """Recount every live article by local day in zone tz; return the number of days."""
+    stmt = sa.select(Article.published_at).where(
+        Article.status == "published", Article.deleted_at.is_(None)
+    )
+    counts = live_days(session.scalars(stmt.execution_options(yield_per=10_000)), tz)
+    session.execute(sa.delete(DayCount))
+    add_days(session, counts)
+    state = session.get(SiteState, COUNTS_ZONE)
+    if state is None:
+        session.add(SiteState(key=COUNTS_ZONE, number=0, text=tz.key))
+    else:
+        state.text = tz.key
+    bump_version(session)
+    return len(counts)
+
+
+def ensure_zone(session: Session, tz: ZoneInfo) -> bool:
+    """Rebuild the counts if they were made for another zone; return True if rebuilt."""
+    state = session.get(SiteState, COUNTS_ZONE)
+    if state is not None and state.text == tz.key:
+        return False
+    rebuild(session, tz)
+    session.commit()
+    return True
+
+
+def _contribution(article: Article, history: bool) -> date | None:
+    """The local day an article counts on (its state before this flush when history)."""
+    state = sa.inspect(article)
+
+    def value(name: str) -> object:
+        attr = state.attrs[name]
+        # The three columns that decide the count keep their old value (active_history).
+        if history and attr.history.deleted:
+            return attr.history.deleted[0]
+        return attr.value
+
+    if value("status") != "published" or value("deleted_at") is not None:
+        return None
+    published_at = value("published_at")
+    if not isinstance(published_at, datetime):
+        return None
+    return local_date(published_at, site_zone(current_app.config["TIMEZONE"]))
+
+
+# Anything else readers see on a page: a change to one makes every cached page stale.
+SHOWN = (HijriMonthStart, Tag, User)
+
+
+def _before_flush(session: Session, flush_context: object, instances: object) -> None:
+    deltas: Counter[date] = Counter()
+    touched = False
+    for obj in session.new:
+        if isinstance(obj, Article):
+            touched = True
+            if (day := _contribution(obj, history=False)) is not None:
+                deltas[day] += 1
+        touched = touched or isinstance(obj, SHOWN)
+    for obj in session.dirty:
+        if isinstance(obj, Article) and session.is_modified(obj):
+            touched = True
+            old, new = _contribution(obj, history=True), _contribution(obj, history=False)
+            if old != new:
+                if old is not None:
+                    deltas[old] -= 1
+                if new is not None:
+                    deltas[new] += 1
+        touched = touched or isinstance(obj, SHOWN)
+    for obj in session.deleted:
+        if isinstance(obj, Article):
+            touched = True
+            if (day := _contribution(obj, history=True)) is not None:
+                deltas[day] -= 1
+        touched = touched or isinstance(obj, SHOWN)
+    if deltas:
+        add_days(session, deltas)
+    # One bump per transaction is enough: nobody sees the new version before the commit.
+    if touched and not session.info.get(_BUMPED):
+        bump_version(session)
+        session.info[_BUMPED] = True
+
+
+def _transaction_over(session: Session, *transaction: object) -> None:
+    session.info.pop(_BUMPED, None)

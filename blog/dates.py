@@ -1,0 +1,372 @@
+"""Dates and times: UTC storage, the site's zone, English labels and Umm al-Qura Hijri dates.
+
+This is the only module that imports hijridate; it imports nothing from Flask or the blog
+package, so the app passes in the zone and the calendar settings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hijridate import Gregorian, Hijri
+
+MONTH_NAMES: tuple[str, ...] = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+WEEKDAY_NAMES: tuple[str, ...] = (
+    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+)  # fmt: skip
+
+INPUT_ERROR = "Enter a date and time as YYYY-MM-DDTHH:MM"
+_INPUT_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?", re.ASCII)
+
+# hijridate's supported range, as Gregorian days and as Hijri (year, month).
+HIJRI_FIRST: date = date(1924, 8, 1)
+HIJRI_LAST: date = date(2077, 11, 16)
+_FIRST_MONTH = (1343, 1)
+_LAST_MONTH = (1500, 12)
+MAX_OFFSET_DAYS = 2
+MAX_START_SHIFT_DAYS = 2
+
+
+# --- instants and zones ----------------------------------------------------------------------
+
+
+def utcnow() -> datetime:
+    """Return the current instant, aware UTC, whole seconds."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Return an aware datetime converted to UTC; raise ValueError on a naive one."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"expected an aware datetime, got naive {value.isoformat()}")
+    return value.astimezone(UTC)
+
+
+@lru_cache(maxsize=64)
+def site_zone(name: str) -> ZoneInfo:
+    """Return the ZoneInfo for an IANA name; raise ValueError for an unknown name."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError covers names that hit a directory in the tz database, such as 'America'.
+        message = f"unknown time zone {name!r}: use an IANA name such as 'Asia/Riyadh'"
+        raise ValueError(message) from None
+
+
+def to_local(instant: datetime, tz: ZoneInfo) -> datetime:
+    """Convert an aware instant to the wall-clock time in tz."""
+    return as_utc(instant).astimezone(tz)
+
+
+def local_date(instant: datetime, tz: ZoneInfo) -> date:
+    """Return the local calendar day of an aware instant in tz."""
+    return to_local(instant, tz).date()
+
+
+def local_today(tz: ZoneInfo, now: datetime | None = None) -> date:
+    """Return today's local day in tz (now defaults to the current instant)."""
+    return local_date(utcnow() if now is None else now, tz)
+
+
+def local_to_utc(naive_local: datetime, tz: ZoneInfo) -> datetime:
+    """Interpret a naive wall-clock time in tz; gap times move forward, ambiguous take the first."""
+    if naive_local.tzinfo is not None:
+        raise ValueError("expected a naive wall-clock datetime")
+    # fold=0 uses the offset in force before a transition (PEP 495): a time in a gap lands
+    # after it, moved forward by the gap, and an ambiguous time resolves to its first occurrence.
+    return naive_local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def _day_start(day: date, tz: ZoneInfo) -> datetime:
+    midnight = datetime.combine(day, time())
+    start = local_to_utc(midnight, tz)
+    if start.astimezone(tz).replace(tzinfo=None) == midnight:
+        return start
+    # Midnight falls in a gap, so the day begins at the transition itself, which lies between
+    # the two readings of midnight; tz offsets are whole seconds, so bisect on seconds.
+    low = midnight.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    high = start
+    while (high - low) > timedelta(seconds=1):
+        middle = (low + (high - low) // 2).replace(microsecond=0)
+        if middle.astimezone(tz).date() >= day:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """Return the aware-UTC [start, end) of a local day in tz; start == end for a skipped day."""
+    return _day_start(day, tz), _day_start(day + timedelta(days=1), tz)
+
+
+def parse_local_input(text: str, tz: ZoneInfo) -> datetime:
+    """Parse an HTML datetime-local value as a wall-clock time in tz and return aware UTC."""
+    match = _INPUT_RE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(INPUT_ERROR)
+    parts = [int(part) for part in match.groups("0")]
+    try:
+        return local_to_utc(datetime(*parts), tz)
+    except (ValueError, OverflowError):
+        # Impossible dates such as 30 February, and times that fall off the end of datetime.
+        raise ValueError(INPUT_ERROR) from None
+
+
+def format_local_input(instant: datetime, tz: ZoneInfo) -> str:
+    """Format an instant as a datetime-local value 'YYYY-MM-DDTHH:MM' in tz."""
+    local = to_local(instant, tz)
+    return f"{local.date().isoformat()}T{local.hour:02d}:{local.minute:02d}"
+
+
+def iso_local(instant: datetime, tz: ZoneInfo) -> str:
+    """Format an instant as ISO 8601 in tz with its offset, to the second."""
+    return to_local(instant, tz).isoformat(timespec="seconds")
+
+
+# --- Gregorian labels ------------------------------------------------------------------------
+
+
+def month_name(month: int) -> str:
+    """Return the English name of a Gregorian month (1-12)."""
+    if not 1 <= month <= 12:
+        raise ValueError(f"month must be between 1 and 12, got {month}")
+    return MONTH_NAMES[month - 1]
+
+
+def gregorian_label(day: date) -> str:
+    """Format a day as '23 June 2018'."""
+    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def weekday_name(day: date) -> str:
+    """Return the English weekday name of a day."""
+    return WEEKDAY_NAMES[day.weekday()]
+
+
+def month_label(year: int, month: int) -> str:
+    """Format a Gregorian month as 'June 2018'."""
+    return f"{month_name(month)} {year}"
+
+
+def strip_label(day: date) -> str:
+    """Format a day as '22/06/2018'."""
+    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+
+def time_label(local_dt: datetime) -> str:
+    """Format a wall-clock time as '9:51' (24-hour)."""
+    return f"{local_dt.hour}:{local_dt.minute:02d}"
+
+
+def datetime_label(local_dt: datetime) -> str:
+    """Format a wall-clock datetime as '26 March 2016 9:51'."""
+    return f"{gregorian_label(local_dt.date())} {time_label(local_dt)}"
+
+
+def format_count(n: int) -> str:
+    """Format a count with thousands separators: '139,131'."""
+    return f"{n:,}"
+
+
+# --- Hijri -----------------------------------------------------------------------------------
+
+_HIJRI_MONTH_NAMES: tuple[str, ...] = tuple(Hijri(1440, m, 1).month_name() for m in range(1, 13))
+
+
+@dataclass(frozen=True, order=True)
+class HijriDate:
+    """A day of the Hijri calendar."""
+
+    year: int
+    month: int
+    day: int
+
+    @property
+    def month_name(self) -> str:
+        """Return the English month name, e.g. 'Shawwal'."""
+        return _HIJRI_MONTH_NAMES[self.month - 1]
+
+    @property
+    def label(self) -> str:
+        """Format the date as '9 Shawwal 1439'."""
+        return f"{self.day} {self.month_name} {self.year}"
+
+
+def _next_month(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def _prev_month(year: int, month: int) -> tuple[int, int]:
+    return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+def _in_range(year: int, month: int) -> bool:
+    return 1 <= month <= 12 and _FIRST_MONTH <= (year, month) <= _LAST_MONTH
+
+
+@lru_cache(maxsize=8192)
+def _umm_al_qura(day: date) -> HijriDate | None:
+    if not HIJRI_FIRST <= day <= HIJRI_LAST:
+        return None
+    hijri = Gregorian.fromdate(day).to_hijri()
+    return HijriDate(hijri.year, hijri.month, hijri.day)
+
+
+@lru_cache(maxsize=4096)
+def _umm_al_qura_start(year: int, month: int) -> date | None:
+    # The month after the last one has a start too (the day after the range), so the last
+    # month still has an end and a length.
+    if (year, month) == _next_month(*_LAST_MONTH):
+        return HIJRI_LAST + timedelta(days=1)
+    if not _in_range(year, month):
+        return None
+    return date.fromordinal(Hijri(year, month, 1).to_gregorian().toordinal())
+
+
+def umm_al_qura_month_start(year: int, month: int) -> date | None:
+    """Return the Umm al-Qura Gregorian first day of a Hijri month, or None out of range."""
+    return _umm_al_qura_start(year, month) if _in_range(year, month) else None
+
+
+def check_month_start(year: int, month: int, start: date) -> None:
+    """Raise ValueError unless start is an acceptable first day for that Hijri month."""
+    if not 1 <= month <= 12:
+        raise ValueError(f"Hijri month must be between 1 and 12, got {month}")
+    natural = umm_al_qura_month_start(year, month)
+    if natural is None:
+        raise ValueError(
+            f"{_HIJRI_MONTH_NAMES[month - 1]} {year} is outside the supported Hijri range "
+            f"(Muharram {_FIRST_MONTH[0]} to Dhu al-Hijjah {_LAST_MONTH[0]})"
+        )
+    shift = (start - natural).days
+    if abs(shift) > MAX_START_SHIFT_DAYS:
+        raise ValueError(
+            f"{_HIJRI_MONTH_NAMES[month - 1]} {year} starts on {natural.isoformat()} in Umm "
+            f"al-Qura; {start.isoformat()} is {abs(shift)} days away, and a month may start "
+            f"at most {MAX_START_SHIFT_DAYS} days earlier or later"
+        )
+
+
+class HijriCalendar:
+    """Umm al-Qura shifted by a global offset, with per-month start overrides."""
+
+    def __init__(
+        self, offset_days: int = 0, month_starts: Mapping[tuple[int, int], date] | None = None
+    ) -> None:
+        whole = isinstance(offset_days, int) and not isinstance(offset_days, bool)
+        if not whole or not -MAX_OFFSET_DAYS <= offset_days <= MAX_OFFSET_DAYS:
+            raise ValueError(
+                f"Hijri offset must be a whole number of days from -{MAX_OFFSET_DAYS} to "
+                f"{MAX_OFFSET_DAYS}, got {offset_days!r}"
+            )
+        starts = dict(month_starts or {})
+        for (year, month), start in starts.items():
+            # An override far from Umm al-Qura would break the one-month-either-way lookup.
+            check_month_start(year, month, start)
+        self._offset = offset_days
+        self._starts = starts
+
+    def __repr__(self) -> str:
+        return f"HijriCalendar({self._offset}, {self._starts!r})"
+
+    @property
+    def offset_days(self) -> int:
+        """Return the global offset in days."""
+        return self._offset
+
+    @property
+    def month_starts(self) -> dict[tuple[int, int], date]:
+        """Return a copy of the month start overrides."""
+        return dict(self._starts)
+
+    def _start(self, year: int, month: int) -> date | None:
+        override = self._starts.get((year, month))
+        if override is not None:
+            return override
+        natural = _umm_al_qura_start(year, month)
+        return None if natural is None else natural - timedelta(days=self._offset)
+
+    def to_hijri(self, day: date) -> HijriDate | None:
+        """Return the Hijri date of a Gregorian day, or None outside the supported range."""
+        try:
+            shifted = day + timedelta(days=self._offset)
+        except OverflowError:
+            return None
+        natural = _umm_al_qura(shifted)
+        if natural is None:
+            if shifted > HIJRI_LAST:
+                return None
+            # Just before the range an early override of the first month can still apply.
+            year, month = _FIRST_MONTH
+        else:
+            year, month = natural.year, natural.month
+            # Fast path: only this month's and the next month's starts can move the day.
+            if (year, month) not in self._starts and _next_month(year, month) not in self._starts:
+                return natural
+        start = self._start(year, month)
+        if start is None:
+            return None
+        if day < start:
+            year, month = _prev_month(year, month)
+            start = self._start(year, month)
+        else:
+            following = self._start(*_next_month(year, month))
+            if following is not None and following <= day:
+                year, month = _next_month(year, month)
+                start = following
+        if start is None or not _in_range(year, month):
+            return None
+        return HijriDate(year, month, (day - start).days + 1)
+
+    def month_start(self, year: int, month: int) -> date | None:
+        """Return the Gregorian first day of a Hijri month in this calendar, or None."""
+        return self._start(year, month) if _in_range(year, month) else None
+
+    def month_length(self, year: int, month: int) -> int | None:
+        """Return the number of days of a Hijri month in this calendar, or None."""
+        start, end = self.month_start(year, month), self._start(*_next_month(year, month))
+        return None if start is None or end is None else (end - start).days
+
+
+def days_moved(
+    year: int, month: int, start: date, calendar: HijriCalendar
+) -> list[tuple[date, HijriDate | None, HijriDate | None]]:
+    """List (day, before, after) for each day whose Hijri date changes with that start."""
+    check_month_start(year, month, start)
+    others = {key: value for key, value in calendar.month_starts.items() if key != (year, month)}
+    before = HijriCalendar(calendar.offset_days, others)
+    after = HijriCalendar(calendar.offset_days, {**others, (year, month): start})
+    old_start = before.month_start(year, month) or start
+    # Only the changed month and the one before it move, and a month is at most ~34 days.
+    first = min(start, old_start) - timedelta(days=40)
+    moved: list[tuple[date, HijriDate | None, HijriDate | None]] = []
+    for n in range(abs((start - old_start).days) + 81):
+        day = first + timedelta(days=n)
+        old, new = before.to_hijri(day), after.to_hijri(day)
+        if old != new:
+            moved.append((day, old, new))
+    return moved
+
+
+def hijri_label(day: date, calendar: HijriCalendar) -> str:
+    """Format the Hijri date of a day as '17 Jumada al-Akhirah 1437', or '' out of range."""
+    hijri = calendar.to_hijri(day)
+    return "" if hijri is None else hijri.label
+
+
+def masthead_line(day: date, calendar: HijriCalendar) -> str:
+    """Format the masthead line '23 June 2018 - Saturday - 9 Shawwal 1439'."""
+    parts = [gregorian_label(day), weekday_name(day)]
+    hijri = calendar.to_hijri(day)
+    if hijri is not None:
+        parts.append(hijri.label)
+    return " - ".join(parts)

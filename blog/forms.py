@@ -1,0 +1,249 @@
+"""Flask-WTF forms: sign-in, the article form, users, passwords and Hijri month starts.
+
+Field names are part of the contract (SPEC section 8): tools and browser tests fill forms by
+them, so a form attribute is never renamed without the spec.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from . import dates, site
+from .models import ROLES
+
+MIN_PASSWORD_LENGTH = 8
+STATUS_CHOICES = [
+    SelectChoice("draft", "Draft (not shown to readers)"),
+    SelectChoice("published", "Published"),
+]
+STATUSES = frozenset(choice.value for choice in STATUS_CHOICES)
+ROLE_CHOICES = [SelectChoice(role, role.capitalize()) for role in ROLES]
+HIJRI_MONTH_CHOICES = [
+    SelectChoice(str(m), f"{m} – {dates.HijriDate(1440, m, 1).month_name}") for m in range(1, 13)
+]
+
+
+def _text(value: Any) -> Any:
+    """Drop NUL characters: PostgreSQL refuses them in text and no author means to type one."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+def _strip(value: Any) -> Any:
+    """Trim surrounding whitespace from a one-line field."""
+    return _text(value).strip() if isinstance(value, str) else value
+
+
+def _new_password() -> list[Any]:
+    return [
+        DataRequired("Enter a password."),
+        Length(
+            min=MIN_PASSWORD_LENGTH,
+            max=200,
+            message=f"Use at least {MIN_PASSWORD_LENGTH} characters.",
+        ),
+    ]
+
+
+class LoginForm(FlaskForm):
+    username = StringField(
+        "Username",
+        validators=[DataRequired("Enter your username.")],
+        filters=[_strip],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter your password.")],
+        filters=[_text],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField("Sign in")
+
+
+class ArticleForm(FlaskForm):
+    title = StringField(
+        "Title",
+        validators=[
+            DataRequired("Give the article a title."),
+            Length(max=300, message="Keep the title to 300 characters or fewer."),
+        ],
+        filters=[_strip],
+    )
+    slug = StringField(
+        "Slug",
+        validators=[Length(max=200, message="Keep the slug to 200 characters or fewer.")],
+        filters=[_strip],
+        description="The last part of the address. Leave it empty to make one from the title.",
+    )
+    summary = TextAreaField(
+        "Summary",
+        filters=[_strip],
+        description="Shown in listings. Leave it empty to use the start of the body.",
+        render_kw={"rows": 3},
+    )
+    body = TextAreaField(
+        "Body",
+        validators=[DataRequired("Write the article body.")],
+        filters=[_text],
+        description="Markdown. HTML is allowed; anything unsafe is removed when saved.",
+        render_kw={"rows": 18},
+    )
+    tags = StringField(
+        "Tags",
+        filters=[_strip],
+        description="Separate tags with commas.",
+    )
+    # Checked by validate_status, whose message says what to do.
+    status = SelectField("Status", choices=STATUS_CHOICES, default="draft", validate_choice=False)
+    published_at = StringField(
+        "Publish time",
+        filters=[_strip],
+        render_kw={"type": "datetime-local"},
+    )
+    version = HiddenField()
+    preview = SubmitField("Preview")
+    save = SubmitField("Save")
+
+    # Set by validate_published_at: the parsed instant, aware UTC (None when left empty).
+    publish_instant: datetime | None = None
+
+    def validate_status(self, field: SelectField) -> None:
+        if field.data not in STATUSES:
+            raise ValidationError("Choose draft or published.")
+
+    def validate_published_at(self, field: StringField) -> None:
+        self.publish_instant = None
+        if not field.data:
+            return
+        try:
+            self.publish_instant = dates.parse_local_input(field.data, site.zone())
+        except ValueError as error:
+            raise ValidationError(f"{error} (for example 2024-03-10T09:30).") from None
+
+    @property
+    def wants_preview(self) -> bool:
+        """Tell whether the Preview button sent the form."""
+        return bool(self.preview.data)
+
+    def form_version(self) -> int | None:
+        """Return the article version the form was opened at, or None when absent or bad."""
+        text = (self.version.data or "").strip()
+        return int(text) if text.isdigit() and len(text) < 18 else None
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password.")],
+        filters=[_text],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=_new_password(),
+        filters=[_text],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm_password = PasswordField(
+        "New password again",
+        validators=[
+            DataRequired("Type the new password again."),
+            EqualTo("new_password", "The two new passwords differ."),
+        ],
+        filters=[_text],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Change password")
+
+
+class UserCreateForm(FlaskForm):
+    username = StringField(
+        "Username",
+        validators=[
+            DataRequired("Enter a username."),
+            Length(max=64, message="Keep the username to 64 characters or fewer."),
+            Regexp(r"^[\w.-]+$", message="Use letters, digits, dots, dashes and underscores."),
+        ],
+        filters=[_strip],
+        render_kw={"autocomplete": "off", "autocapitalize": "none"},
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES, default="author")
+    password = PasswordField(
+        "Password",
+        validators=_new_password(),
+        filters=[_text],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Create user")
+
+
+class UserUpdateForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    active = BooleanField("Active (may sign in)")
+    submit = SubmitField("Save changes")
+
+
+class PasswordResetForm(FlaskForm):
+    new_password = PasswordField(
+        "New password",
+        validators=_new_password(),
+        filters=[_text],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Set password")
+
+
+class HijriMonthStartForm(FlaskForm):
+    year = IntegerField(
+        "Hijri year",
+        validators=[
+            InputRequired("Enter the Hijri year."),
+            NumberRange(min=1343, max=1500, message="Enter a Hijri year from 1343 to 1500."),
+        ],
+    )
+    month = SelectField("Hijri month", choices=HIJRI_MONTH_CHOICES, coerce=int)
+    starts_on = DateField(
+        "First day (Gregorian)",
+        validators=[InputRequired("Enter the Gregorian date the month starts on.")],
+        render_kw={"type": "date"},
+    )
+    note = StringField(
+        "Source",
+        validators=[Optional(), Length(max=500, message="Keep the note to 500 characters.")],
+        filters=[_strip],
+        description="Who decided it, e.g. 'Diyanet calendar 2024'.",
+    )
+    submit = SubmitField("Add month start")
+
+    def validate_starts_on(self, field: DateField) -> None:
+        if field.data is None or self.year.errors or self.month.errors:
+            return
+        try:
+            dates.check_month_start(self.year.data, self.month.data, field.data)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None

@@ -1,0 +1,79 @@
+"""Writing articles: the one way the form, import and demo content set slugs, bodies and tags."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from . import content
+from .extensions import db
+from .models import Article, Tag
+
+
+def unique_slug(text: str, article_id: int | None = None) -> str:
+    """Make a slug from text that no other article uses."""
+    base = content.slugify(text)
+    candidate, n = base, 1
+    while True:
+        stmt = sa.select(Article.id).where(Article.slug == candidate)
+        if article_id is not None:
+            stmt = stmt.where(Article.id != article_id)
+        # The article being written may be half-built: do not flush it to ask this.
+        with db.session.no_autoflush:
+            taken = db.session.scalar(stmt.limit(1)) is not None
+        if not taken:
+            return candidate
+        n += 1
+        suffix = f"-{n}"
+        candidate = base[: 200 - len(suffix)] + suffix
+
+
+def set_body(article: Article, *, markdown: str | None = None, html: str | None = None) -> None:
+    """Store the author's source and the cleaned HTML readers will get."""
+    if markdown is not None:
+        article.body_markdown = markdown
+        article.body_html = content.render_markdown(markdown)
+    elif html is not None:
+        article.body_markdown = ""
+        article.body_html = content.clean_html(html)
+    if not article.summary:
+        article.summary = content.excerpt(article.body_html)
+
+
+def tag_names(text: str) -> list[str]:
+    """Split a comma-separated tag field into distinct, trimmed names."""
+    seen: dict[str, str] = {}
+    for raw in text.split(","):
+        name = " ".join(raw.split())[:80]
+        if name and name.casefold() not in seen:
+            seen[name.casefold()] = name
+    return list(seen.values())
+
+
+def set_tags(article: Article, names: Iterable[str]) -> None:
+    """Attach tags by name, creating the ones that do not exist yet."""
+    wanted = list(dict.fromkeys(names))
+    existing = {}
+    if wanted:
+        rows = db.session.scalars(sa.select(Tag).where(Tag.name.in_(wanted)))
+        existing = {tag.name: tag for tag in rows}
+    tags = []
+    for name in wanted:
+        tag = existing.get(name)
+        if tag is None:
+            tag = Tag(name=name, slug=_unique_tag_slug(name))
+            db.session.add(tag)
+        tags.append(tag)
+    article.tags = tags
+
+
+def _unique_tag_slug(name: str) -> str:
+    base = content.slugify(name, max_length=90)
+    candidate, n = base, 1
+    while True:
+        with db.session.no_autoflush:
+            if db.session.scalar(sa.select(Tag.id).where(Tag.slug == candidate)) is None:
+                return candidate
+        n += 1
+        candidate = f"{base}-{n}"

@@ -1,0 +1,158 @@
+"""What every page shares: the site zone, the Hijri calendar, the masthead, template filters.
+
+Templates never format a date themselves; they use the filters registered here, which call
+dates.py with the site's zone and calendar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g, request
+
+from . import articles, counts, dates
+from .extensions import cache, db
+from .models import HijriMonthStart
+
+
+@dataclass(frozen=True)
+class Masthead:
+    today: date
+    line: str
+    strip: list[tuple[date, int]]
+    total: int
+    # When any of the above can next change without a write: local midnight or a scheduled
+    # article coming due. Cached pages carry it in their key.
+    valid_until: datetime
+
+
+def init_app(app: Flask) -> None:
+    """Register the date filters and the masthead with Jinja."""
+    filters = {
+        "datetime_label": datetime_label,
+        "hijri_label": hijri_label,
+        "iso_datetime": lambda instant: dates.iso_local(instant, zone()),
+        "input_datetime": lambda instant: dates.format_local_input(instant, zone()),
+        "long_date": dates.gregorian_label,
+        "strip_date": dates.strip_label,
+        "weekday": dates.weekday_name,
+        "month_label": dates.month_label,
+        "month_name": dates.month_name,
+        "count": dates.format_count,
+    }
+    app.jinja_env.filters.update(filters)
+    app.jinja_env.globals.update(masthead=masthead, now=now)
+    app.before_request(_start_request)
+
+
+def zone() -> ZoneInfo:
+    """Return the site's time zone."""
+    return dates.site_zone(current_app.config["TIMEZONE"])
+
+
+def _memo() -> dict[str, Any]:
+    """Values worked out once per request (g outlives a request when a test holds a context)."""
+    if "blog_request" not in g:
+        g.blog_request = {}
+    return g.blog_request
+
+
+def _start_request() -> None:
+    g.blog_request = {}
+    # Static files and the health check must answer without touching the counts.
+    if request.endpoint not in ("static", "health.healthz"):
+        ensure_counts()
+
+
+def now() -> datetime:
+    """Return the instant this request treats as now (one value for the whole request)."""
+    memo = _memo()
+    if "now" not in memo:
+        memo["now"] = dates.utcnow()
+    return memo["now"]
+
+
+def content_version() -> int:
+    """Return the content version, read once per request."""
+    memo = _memo()
+    if "content_version" not in memo:
+        # Not through the ORM session: a page served from the cache needs no session at all.
+        memo["content_version"] = counts.content_version(db.engine)
+    return memo["content_version"]
+
+
+def ensure_counts() -> None:
+    """Rebuild the day counts once per process if they were made for another zone."""
+    checked = current_app.extensions.setdefault("blog.counts_zone", None)
+    if checked != current_app.config["TIMEZONE"]:
+        counts.ensure_zone(db.session, zone())
+        current_app.extensions["blog.counts_zone"] = current_app.config["TIMEZONE"]
+
+
+def calendar() -> dates.HijriCalendar:
+    """Return the Hijri calendar: the configured offset and the stored month starts."""
+    memo = _memo()
+    if "calendar" not in memo:
+        key = f"calendar:{content_version()}"
+        starts = cache.get(key)
+        if starts is None:
+            rows = db.session.execute(
+                sa.select(HijriMonthStart.year, HijriMonthStart.month, HijriMonthStart.starts_on)
+            )
+            starts = {(year, month): day for year, month, day in rows}
+            cache.set(key, starts)
+        memo["calendar"] = dates.HijriCalendar(current_app.config["HIJRI_OFFSET_DAYS"], starts)
+    return memo["calendar"]
+
+
+def datetime_label(instant: datetime) -> str:
+    """Format an instant as the site shows it: '26 March 2016 9:51' in the site zone."""
+    return dates.datetime_label(dates.to_local(instant, zone()))
+
+
+def hijri_label(value: datetime | date) -> str:
+    """Return the Hijri date of an instant's local day (or of a day); '' out of range."""
+    day = dates.local_date(value, zone()) if isinstance(value, datetime) else value
+    return dates.hijri_label(day, calendar())
+
+
+def masthead() -> Masthead:
+    """Return today's date line, the day strip and the total, cached until they can change."""
+    memo = _memo()
+    if "masthead" in memo:
+        return memo["masthead"]
+    tz, instant = zone(), now()
+    today = dates.local_today(tz, instant)
+    key = f"masthead:{content_version()}:{today.isoformat()}"
+    cached: Masthead | None = cache.get(key)
+    if cached is None or cached.valid_until <= instant:
+        cached = _build_masthead(today, tz, instant)
+        cache.set(key, cached)
+    memo["masthead"] = cached
+    return cached
+
+
+def _build_masthead(today: date, tz: ZoneInfo, instant: datetime) -> Masthead:
+    days = current_app.config["MASTHEAD_DAYS"]
+    strip: list[tuple[date, int]] = []
+    if days:
+        counts_by_day = articles.day_counts(
+            today - timedelta(days=days), today - timedelta(days=1), tz, instant
+        )
+        strip = sorted(counts_by_day.items(), reverse=True)
+    valid_until = dates.day_bounds(today, tz)[1]
+    upcoming = articles.next_scheduled(instant)
+    if upcoming is not None:
+        valid_until = min(valid_until, upcoming)
+    line = dates.masthead_line(today, calendar())
+    return Masthead(today, line, strip, articles.total(instant), valid_until)
+
+
+def template_context() -> dict[str, Any]:
+    """Values every template may use."""
+    config = current_app.config
+    return {"site_name": config["SITE_NAME"], "social_links": config["SOCIAL_LINKS"]}

@@ -1,0 +1,313 @@
+"""Articles in and out as JSON Lines, one article per line (SPEC section 9).
+
+Import goes through the ORM, so counts.py keeps the day counts exact, and commits every
+BATCH_SIZE lines. A line is the whole state of an article: fields left out take their
+defaults (status published, no tags, summary from the body, the importing author).
+A line whose external_id belongs to an article in the trash updates it there; it stays trashed.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import url_for
+from sqlalchemy.orm import joinedload, selectinload
+
+from . import content, counts, publishing
+from .dates import as_utc, to_local
+from .extensions import db
+from .models import STATUSES, Article, User
+
+BATCH_SIZE = 500
+DEFAULT_AUTHOR = "import"
+MAX_TITLE = 300
+MAX_SLUG = 200
+MAX_EXTERNAL_ID = 200
+MAX_USERNAME = 64
+DATE_EXAMPLE = "2016-03-26T09:51:00+03:00"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One valid import line."""
+
+    external_id: str | None
+    title: str
+    body_markdown: str | None
+    body_html: str | None
+    published_at: datetime | None
+    author: str
+    status: str
+    tags: list[str]
+    slug: str | None
+    summary: str | None
+
+
+@dataclass
+class Summary:
+    """What an import did."""
+
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+
+
+class ImportStopped(Exception):
+    """The database refused a line; the lines after the last commit were rolled back."""
+
+    def __init__(self, line: int, committed_through: int, reason: str) -> None:
+        super().__init__(
+            f"line {line}: the database refused it ({reason}); lines {committed_through + 1} "
+            f"to {line} were rolled back and nothing after them was read"
+        )
+
+
+def unusable_password_hash() -> str:
+    """Return a password hash no password matches (Werkzeug rejects its format)."""
+    return "!" + secrets.token_hex(16)
+
+
+def new_author(username: str) -> User:
+    """Add an author who cannot sign in until someone sets a password."""
+    user = User(username=username, role="author", password_hash=unusable_password_hash())
+    db.session.add(user)
+    return user
+
+
+def parse_line(text: str, default_author: str = DEFAULT_AUTHOR) -> Record:
+    """Read one JSON line into a Record; raise ValueError saying what is wrong."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON ({error.msg} at column {error.colno})") from None
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    status = _optional_str(data, "status") or "published"
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+    title = (_optional_str(data, "title") or "").strip()
+    if not title:
+        raise ValueError("missing title")
+    if len(title) > MAX_TITLE:
+        raise ValueError(f"title is longer than {MAX_TITLE} characters")
+    markdown, html = _optional_str(data, "body_markdown"), _optional_str(data, "body_html")
+    if markdown is None and html is None:
+        raise ValueError("no body: give body_markdown or body_html")
+    if html is not None and not markdown:
+        markdown = None  # an empty Markdown source beside HTML is an HTML article
+    published_at = _instant(data.get("published_at"))
+    if published_at is None and status != "draft":
+        raise ValueError(
+            f"missing published_at (required unless status is draft), e.g. {DATE_EXAMPLE}"
+        )
+    return Record(
+        external_id=_external_id(data.get("external_id")),
+        title=title,
+        body_markdown=markdown,
+        body_html=None if markdown is not None else html,
+        published_at=published_at,
+        author=_username(_optional_str(data, "author") or default_author),
+        status=status,
+        tags=_tags(data.get("tags")),
+        slug=_optional_str(data, "slug") or None,
+        summary=_optional_str(data, "summary"),
+    )
+
+
+def import_lines(
+    lines: Iterable[bytes],
+    report: Callable[[int, str], None],
+    *,
+    tz: ZoneInfo,
+    default_author: str = DEFAULT_AUTHOR,
+) -> Summary:
+    """Import JSON lines; report(line_number, message) for each skipped line."""
+    # Counts made for another zone would be mixed with this import's days.
+    counts.ensure_zone(db.session, tz)
+    summary, authors = Summary(), _Authors()
+    pending, committed_through = 0, 0
+    for number, raw in enumerate(lines, start=1):
+        try:
+            text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            report(number, "not UTF-8 text")
+            summary.skipped += 1
+            continue
+        if not text.strip():
+            continue
+        try:
+            record = parse_line(text, default_author)
+        except ValueError as error:
+            report(number, str(error))
+            summary.skipped += 1
+            continue
+        try:
+            created = _save(record, authors)
+        except sa.exc.IntegrityError as error:
+            db.session.rollback()
+            raise ImportStopped(number, committed_through, str(error.orig)) from error
+        if created:
+            summary.created += 1
+        else:
+            summary.updated += 1
+        pending += 1
+        if pending >= BATCH_SIZE:
+            db.session.commit()
+            pending, committed_through = 0, number
+    db.session.commit()
+    return summary
+
+
+def export_lines(tz: ZoneInfo) -> Iterator[str]:
+    """Yield every article not in the trash as a JSON line; needs a request context."""
+    stmt = (
+        sa.select(Article)
+        .where(Article.deleted_at.is_(None))
+        .order_by(Article.id)
+        .options(joinedload(Article.author), selectinload(Article.tags))
+        .execution_options(yield_per=500)
+    )
+    for article in db.session.scalars(stmt):
+        yield json.dumps(export_record(article, tz), ensure_ascii=False) + "\n"
+
+
+def export_record(article: Article, tz: ZoneInfo) -> dict[str, Any]:
+    """Return the export form of an article: the import fields plus id and url."""
+    url = url_for("article.show", article_id=article.id, slug=article.slug, _external=True)
+    published = article.published_at
+    record: dict[str, Any] = {
+        "id": article.id,
+        "url": url,
+        "external_id": article.external_id,
+        "title": article.title,
+        "slug": article.slug,
+        "author": article.author.username,
+        "status": article.status,
+        "published_at": None if published is None else to_local(published, tz).isoformat(),
+        "tags": [tag.name for tag in article.tags],
+        "summary": article.summary,
+    }
+    # One body field, as import takes it: the Markdown source when there is one.
+    if article.body_markdown:
+        record["body_markdown"] = article.body_markdown
+    else:
+        record["body_html"] = article.body_html
+    return record
+
+
+class _Authors:
+    """User ids by name, creating unknown authors, one query per name per import."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+
+    def id_of(self, username: str) -> int:
+        if username not in self._ids:
+            user = db.session.scalar(sa.select(User).where(User.username == username))
+            if user is None:
+                user = new_author(username)
+                db.session.flush()
+            self._ids[username] = user.id
+        return self._ids[username]
+
+
+def _save(record: Record, authors: _Authors) -> bool:
+    """Create or update the article of a record; return True when created."""
+    author_id = authors.id_of(record.author)
+    # Everything before this line is flushed; one flush at the end writes this one.
+    with db.session.no_autoflush:
+        article = None
+        if record.external_id is not None:
+            stmt = sa.select(Article).where(Article.external_id == record.external_id)
+            article = db.session.scalar(stmt)
+        created = article is None
+        if article is None:
+            article = Article(external_id=record.external_id)
+        article.title = record.title
+        article.status = record.status
+        article.published_at = record.published_at
+        article.author_id = author_id
+        # An empty summary is filled from the new body by set_body.
+        article.summary = record.summary or ""
+        publishing.set_body(article, markdown=record.body_markdown, html=record.body_html)
+        article.slug = _slug(record, article)
+        publishing.set_tags(article, record.tags)
+        if created:
+            db.session.add(article)
+    # Flushing each article lets the slug checks of the next lines see it.
+    db.session.flush()
+    return created
+
+
+def _slug(record: Record, article: Article) -> str:
+    if record.slug:
+        wanted = content.slugify(record.slug, max_length=MAX_SLUG)
+        stmt = sa.select(Article.id).where(Article.slug == wanted)
+        if article.id is not None:
+            stmt = stmt.where(Article.id != article.id)
+        if db.session.scalar(stmt.limit(1)) is None:
+            return wanted
+    elif article.slug:
+        return article.slug  # an update without a slug keeps the article's URL
+    return publishing.unique_slug(record.title, article.id)
+
+
+def _optional_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{key} must be a string")
+    return value
+
+
+def _external_id(value: object) -> str | None:
+    if value is None:
+        return None
+    # Other systems often number their articles; 12 and "12" are the same article.
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("external_id must be a non-empty string")
+    if len(value) > MAX_EXTERNAL_ID:
+        raise ValueError(f"external_id is longer than {MAX_EXTERNAL_ID} characters")
+    return value
+
+
+def _instant(value: object) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"published_at must be a string such as {DATE_EXAMPLE}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"published_at {value!r} is not an ISO 8601 date and time") from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError(
+            f"published_at {value!r} has no UTC offset; write it with one, e.g. {DATE_EXAMPLE}"
+        )
+    try:
+        return as_utc(parsed)
+    except OverflowError:
+        raise ValueError(f"published_at {value!r} is out of range") from None
+
+
+def _username(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > MAX_USERNAME or any(c.isspace() for c in name):
+        raise ValueError(f"author must be a user name of 1 to {MAX_USERNAME} characters, no spaces")
+    return name
+
+
+def _tags(value: object) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+        raise ValueError("tags must be a list of strings")
+    return publishing.tag_names(",".join(value))

@@ -1,0 +1,246 @@
+"""The authoring pages: the article list, the article form with preview, the trash, passwords.
+
+Every page here needs a signed-in user. Authors reach only their own articles: anyone else's
+answers 404, whether asked for by URL or by POST, and nothing changes. Users and Hijri
+month starts live in child blueprints (admin_users, admin_hijri) that share this sign-in check.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from .. import articles, authoring, dates
+from ..extensions import db, login_manager
+from ..forms import ArticleForm, PasswordChangeForm
+from ..models import MAX_ID, Article, User
+from ..site import now, zone
+from . import admin_hijri, admin_users
+from .auth import remember_password
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.register_blueprint(admin_users.bp)
+bp.register_blueprint(admin_hijri.bp)
+
+
+@bp.before_request
+def _require_sign_in() -> Response | None:
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+@bp.get("/")
+def index() -> str | Response:
+    """List the articles the user may edit, newest first."""
+    return _desk(in_trash=False)
+
+
+@bp.get("/trash")
+def trash() -> str | Response:
+    """List the articles in the trash that the user may restore."""
+    return _desk(in_trash=True)
+
+
+@bp.route("/articles/new", methods=["GET", "POST"])
+def new() -> str | Response | tuple[str, int]:
+    """Write a new article."""
+    form = ArticleForm()
+    if not form.is_submitted():
+        return _form_page(form, None)
+    return _submit(form, None)
+
+
+@bp.route("/articles/<int:article_id>/edit", methods=["GET", "POST"])
+def edit(article_id: int) -> str | Response | tuple[str, int]:
+    """Change an article."""
+    if request.method == "POST" and articles.get_article(article_id) is None:
+        # Deleted for good while the form was open: keep the text, offer it as a new article.
+        form = ArticleForm()
+        form.version.data = ""
+        return _form_page(form, None, conflict=True, status=409)
+    article = _editable(article_id)
+    if request.method != "POST":
+        return _form_page(ArticleForm(data=_form_data(article)), article)
+    return _submit(ArticleForm(), article)
+
+
+@bp.post("/articles/<int:article_id>/delete")
+def delete(article_id: int) -> Response:
+    """Move an article to the trash."""
+    article = _editable(article_id)
+    try:
+        authoring.trash(article, now())
+    except authoring.Conflict:
+        flash("The article changed while you deleted it. Please try again.", "error")
+        return redirect(url_for("admin.index"), 303)
+    flash(f"Moved “{article.title}” to the trash. You can restore it from there.", "info")
+    return redirect(url_for("admin.index"), 303)
+
+
+@bp.post("/articles/<int:article_id>/restore")
+def restore(article_id: int) -> Response:
+    """Take an article out of the trash."""
+    article = _editable(article_id)
+    try:
+        authoring.restore(article)
+    except authoring.Conflict:
+        flash("The article changed while you restored it. Please try again.", "error")
+        return redirect(url_for("admin.trash"), 303)
+    flash(f"Restored “{article.title}”.", "info")
+    return redirect(url_for("admin.trash"), 303)
+
+
+@bp.post("/articles/<int:article_id>/purge")
+def purge(article_id: int) -> Response:
+    """Delete an article from the trash for good (editors and admins)."""
+    article = _editable(article_id)
+    if not current_user.can_edit_all:
+        abort(403, "Only editors can delete articles for good.")
+    if article.deleted_at is None:
+        abort(409, "Move the article to the trash before deleting it for good.")
+    title = article.title
+    try:
+        authoring.purge(article)
+    except authoring.Conflict:
+        flash("The article changed while you deleted it. Please try again.", "error")
+        return redirect(url_for("admin.trash"), 303)
+    flash(f"Deleted “{title}” for good.", "info")
+    return redirect(url_for("admin.trash"), 303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password() -> str | Response | tuple[str, int]:
+    """Change the signed-in user's own password."""
+    form = PasswordChangeForm()
+    user = _user()
+    if form.validate_on_submit():
+        if user.check_password(form.current_password.data or ""):
+            user.set_password(form.new_password.data or "")
+            db.session.commit()
+            remember_password(user)
+            flash("Your password has been changed.", "info")
+            return redirect(url_for("admin.index"), 303)
+        form.current_password.errors = ["That is not your current password."]
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/password.html", form=form), status
+
+
+def _desk(in_trash: bool) -> str | Response:
+    before, after = _id_arg("before"), _id_arg("after")
+    if before is not None and after is not None:
+        abort(404)
+    page = authoring.desk_page(
+        _user(), current_app.config["PER_PAGE"], in_trash=in_trash, before=before, after=after
+    )
+    if page is None:
+        return redirect(url_for(request.endpoint or "admin.index"))
+    if (before is not None or after is not None) and not page.items:
+        abort(404)
+    return render_template(
+        "admin/index.html", page=page, in_trash=in_trash, state_of=authoring.state_of
+    )
+
+
+def _submit(form: ArticleForm, article: Article | None) -> str | Response | tuple[str, int]:
+    if not form.validate():
+        return _form_page(form, article, status=422)
+    data = authoring.ArticleInput(
+        title=form.title.data or "",
+        slug=form.slug.data or "",
+        summary=form.summary.data or "",
+        body=form.body.data or "",
+        tags=form.tags.data or "",
+        status=form.status.data or "draft",
+        published_at=form.publish_instant,
+        version=form.form_version(),
+    )
+    if form.wants_preview:
+        shown = authoring.preview(data, _user(), now(), article)
+        return _form_page(form, article, preview=shown)
+    try:
+        saved = authoring.save(data, _user(), now(), article.id if article else None)
+    except authoring.Conflict as conflict:
+        # The author's text stays in the form; the form now carries the stored version, so
+        # saving again (after comparing) deliberately replaces it.
+        current = conflict.current
+        form.version.data = str(current.version) if current else ""
+        return _form_page(form, current, conflict=True, status=409)
+    except authoring.SaveFailed:
+        form.form_errors.append(
+            "The article could not be saved because other saves were taking the same address "
+            "at the same moment. Your text is below: please save again."
+        )
+        return _form_page(form, article, status=409)
+    flash(_saved_message(saved), "info")
+    return redirect(url_for("admin.edit", article_id=saved.id), 303)
+
+
+def _form_page(
+    form: ArticleForm,
+    article: Article | None,
+    *,
+    preview: Article | None = None,
+    conflict: bool = False,
+    status: int = 200,
+) -> tuple[str, int]:
+    page = render_template(
+        "admin/edit.html",
+        form=form,
+        article=article,
+        preview=preview,
+        conflict=conflict,
+        state=authoring.state_of(article, now()) if article else None,
+        zone_name=zone().key,
+    )
+    return page, status
+
+
+def _form_data(article: Article) -> dict[str, object]:
+    return {
+        "title": article.title,
+        "slug": article.slug,
+        "summary": article.summary,
+        # Imported HTML-only articles: raw HTML is valid Markdown, so it edits as it is.
+        "body": article.body_markdown or article.body_html,
+        "tags": ", ".join(tag.name for tag in article.tags),
+        "status": article.status,
+        "published_at": (
+            dates.format_local_input(article.published_at, zone()) if article.published_at else ""
+        ),
+        "version": str(article.version),
+    }
+
+
+def _saved_message(article: Article) -> str:
+    state = authoring.state_of(article, now())
+    if state == "scheduled" and article.published_at is not None:
+        local = dates.to_local(article.published_at, zone())
+        return f"Scheduled: it will appear on {dates.datetime_label(local)}."
+    if state == "published":
+        return "Published."
+    if state == "in trash":
+        return "Stored. It is still in the trash."
+    return "Draft stored. Readers cannot see it yet."
+
+
+def _editable(article_id: int) -> Article:
+    article = articles.get_article(article_id)
+    if article is None or not current_user.may_edit(article):
+        abort(404)
+    return article
+
+
+def _id_arg(name: str) -> int | None:
+    value = request.args.get(name)
+    if value is None:
+        return None
+    number = int(value) if value.isascii() and value.isdigit() and len(value) <= 19 else 0
+    if not 0 < number <= MAX_ID:
+        abort(404)
+    return number
+
+
+def _user() -> User:
+    return current_user._get_current_object()  # type: ignore[no-any-return]

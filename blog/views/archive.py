@@ -1,0 +1,92 @@
+"""Gregorian archives by site-local year, month and day."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+
+from flask import Blueprint, abort, render_template
+from werkzeug.wrappers import Response
+
+from .. import articles, dates
+from ..pagecache import cached_page
+from ..site import now, zone
+from .listing import page_or_redirect
+
+bp = Blueprint("archive", __name__, url_prefix="/archive")
+
+YEAR = "<int(fixed_digits=4):year>"
+MONTH = "<int(fixed_digits=2):month>"
+DAY = "<int(fixed_digits=2):day>"
+
+
+@bp.get(f"/{YEAR}/")
+@cached_page
+def year(year: int) -> str:
+    """Show the months of a year with their article counts."""
+    _date_or_404(year, 1, 1)
+    counts = articles.month_counts(year, zone(), now())
+    return render_template(
+        "archive/year.html", year=year, counts=counts, total=sum(counts.values())
+    )
+
+
+@bp.get(f"/{YEAR}/{MONTH}/")
+@cached_page
+def month(year: int, month: int) -> str:
+    """Show a month as a calendar grid of days with their article counts."""
+    first = _date_or_404(year, month, 1)
+    last = first.replace(day=calendar.monthrange(year, month)[1])
+    counts = articles.day_counts(first, last, zone(), now())
+    weeks = calendar.Calendar(firstweekday=calendar.MONDAY).monthdatescalendar(year, month)
+    return render_template(
+        "archive/month.html",
+        first=first,
+        weeks=weeks,
+        counts=counts,
+        total=sum(counts.values()),
+        previous=_shift_month(first, -1),
+        following=_shift_month(first, 1),
+    )
+
+
+@bp.get(f"/{YEAR}/{MONTH}/{DAY}/")
+@cached_page
+def day(year: int, month: int, day: int) -> str | Response:
+    """Show the articles published on a local day."""
+    the_day = _date_or_404(year, month, day)
+    start, end = dates.day_bounds(the_day, zone())
+    page = page_or_redirect("archive.day", start, end, year=year, month=month, day=day)
+    if isinstance(page, Response):
+        return page
+    return render_template(
+        "archive/day.html",
+        day=the_day,
+        page=page,
+        previous=_shift_day(the_day, -1),
+        following=_shift_day(the_day, 1),
+    )
+
+
+# Local days at the very ends of Python's calendar have no UTC bounds to query by.
+FIRST_YEAR, LAST_YEAR = 2, 9998
+
+
+def _date_or_404(year: int, month: int, day: int) -> date:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        abort(404)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        abort(404)
+
+
+def _shift_day(day: date, days: int) -> date | None:
+    shifted = day + timedelta(days=days)
+    return shifted if FIRST_YEAR <= shifted.year <= LAST_YEAR else None
+
+
+def _shift_month(first: date, months: int) -> date | None:
+    index = first.year * 12 + first.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, 1) if FIRST_YEAR <= year <= LAST_YEAR else None

@@ -1,0 +1,32 @@
+"""The request side of keyset pagination, shared by every listing page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, current_app, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from .. import articles
+from ..site import now
+
+
+def page_or_redirect(
+    endpoint: str, start: datetime | None = None, end: datetime | None = None, **values: object
+) -> articles.Page | Response:
+    """Read ?before= / ?after= and return the page, or a redirect to the listing's start."""
+    try:
+        before = articles.Cursor.parse(request.args.get("before"))
+        after = articles.Cursor.parse(request.args.get("after"))
+    except ValueError:
+        abort(404)
+    if before and after:
+        abort(404)
+    page = articles.listing(
+        now(), current_app.config["PER_PAGE"], before=before, after=after, start=start, end=end
+    )
+    if page is None:
+        return redirect(url_for(endpoint, **values))
+    if (before or after) and not page.items:
+        abort(404)
+    return page

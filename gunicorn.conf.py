@@ -1,0 +1,28 @@
+"""gunicorn settings: `gunicorn wsgi:app` reads this file from the working directory."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("BLOG_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("BLOG_WORKERS", multiprocessing.cpu_count() * 2))
+worker_class = "sync"
+# A new worker may still be starting up while the old one serves; keep slow requests bounded.
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+# Load the app once in the master so workers share its memory and start fast.
+preload_app = True
+max_requests = 20000
+max_requests_jitter = 2000
+accesslog = os.environ.get("BLOG_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("BLOG_LOG_LEVEL", "info")
+
+
+def post_fork(server, worker):
+    """Give each worker its own database connections: none may cross a fork."""
+    from blog.extensions import db
+
+    app = server.app.wsgi()
+    with app.app_context():
+        db.engine.dispose(close=False)

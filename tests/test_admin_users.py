@@ -1,0 +1,129 @@
+"""User management by admins: create, change role, deactivate, reset passwords."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from test_auth import is_signed_in, sign_in
+
+from blog.extensions import db
+from blog.models import User
+
+UserFactory = Callable[..., User]
+
+
+def admin_client(app: Flask, make_user: UserFactory) -> FlaskClient:
+    make_user("root", "admin")
+    client = app.test_client()
+    assert sign_in(client, "root").status_code == 303
+    return client
+
+
+def user_named(name: str) -> User | None:
+    db.session.expire_all()
+    return db.session.scalar(sa.select(User).where(User.username == name))
+
+
+def test_admin_creates_users(app: Flask, make_user: UserFactory) -> None:
+    client = admin_client(app, make_user)
+    page = client.get("/admin/users/")
+    assert page.status_code == 200
+    assert "root" in page.get_data(as_text=True)
+    response = client.post(
+        "/admin/users/",
+        data={"username": "zeynep", "role": "editor", "password": "a long password"},
+    )
+    assert response.status_code == 303
+    zeynep = user_named("zeynep")
+    assert zeynep is not None
+    assert (zeynep.role, zeynep.active) == ("editor", True)
+    assert zeynep.password_hash.startswith("scrypt:")
+    assert "zeynep" in client.get("/admin/users/").get_data(as_text=True)
+    assert sign_in(app.test_client(), "zeynep", "a long password").status_code == 303
+
+
+def test_create_validates_and_keeps_input(app: Flask, make_user: UserFactory) -> None:
+    client = admin_client(app, make_user)
+    cases = [
+        ({"username": "root", "role": "author", "password": "a long password"}, "taken"),
+        ({"username": "", "role": "author", "password": "a long password"}, "Enter a username"),
+        ({"username": "two words", "role": "author", "password": "a long password"}, "Use letters"),
+        ({"username": "newbie", "role": "author", "password": "short"}, "at least 8"),
+        ({"username": "newbie", "role": "overlord", "password": "a long password"}, "choice"),
+    ]
+    for data, message in cases:
+        response = client.post("/admin/users/", data=data)
+        assert response.status_code == 422, data
+        html = response.get_data(as_text=True)
+        assert message in html, data
+        if data["username"]:
+            assert f'value="{data["username"]}"' in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+
+
+def test_admin_changes_role_and_deactivates(app: Flask, make_user: UserFactory) -> None:
+    client = admin_client(app, make_user)
+    amina = make_user("amina")
+    amina_client = app.test_client()
+    sign_in(amina_client, "amina")
+    assert client.get(f"/admin/users/{amina.id}").status_code == 200
+    response = client.post(f"/admin/users/{amina.id}", data={"role": "editor", "active": "y"})
+    assert response.status_code == 303
+    assert user_named("amina").role == "editor"  # type: ignore[union-attr]
+    response = client.post(f"/admin/users/{amina.id}", data={"role": "editor"})
+    assert response.status_code == 303
+    assert user_named("amina").active is False  # type: ignore[union-attr]
+    assert not is_signed_in(amina_client)  # the open session ends at once
+    refused = sign_in(app.test_client(), "amina")
+    assert "This account is disabled" in refused.get_data(as_text=True)
+    client.post(f"/admin/users/{amina.id}", data={"role": "editor", "active": "y"})
+    assert sign_in(app.test_client(), "amina").status_code == 303
+
+
+def test_admin_cannot_lock_themselves_out(app: Flask, make_user: UserFactory) -> None:
+    client = admin_client(app, make_user)
+    root = user_named("root")
+    assert root is not None
+    for data in ({"role": "author", "active": "y"}, {"role": "admin"}):
+        response = client.post(f"/admin/users/{root.id}", data=data)
+        assert response.status_code == 422
+        assert "cannot take away your own admin role" in response.get_data(as_text=True)
+    root = user_named("root")
+    assert root is not None and (root.role, root.active) == ("admin", True)
+
+
+def test_admin_resets_a_password(app: Flask, make_user: UserFactory) -> None:
+    client = admin_client(app, make_user)
+    amina = make_user("amina")
+    amina_client = app.test_client()
+    sign_in(amina_client, "amina")
+    short = client.post(f"/admin/users/{amina.id}/password", data={"new_password": "short"})
+    assert short.status_code == 422
+    response = client.post(
+        f"/admin/users/{amina.id}/password", data={"new_password": "brand new secret"}
+    )
+    assert response.status_code == 303
+    assert not is_signed_in(amina_client)
+    assert sign_in(app.test_client(), "amina").status_code == 200
+    assert sign_in(app.test_client(), "amina", "brand new secret").status_code == 303
+
+
+def test_admin_resetting_their_own_password_stays_signed_in(
+    app: Flask, make_user: UserFactory
+) -> None:
+    client = admin_client(app, make_user)
+    root = user_named("root")
+    assert root is not None
+    client.post(f"/admin/users/{root.id}/password", data={"new_password": "brand new secret"})
+    assert is_signed_in(client)
+
+
+def test_unknown_users_are_404(app: Flask, make_user: UserFactory) -> None:
+    client = admin_client(app, make_user)
+    assert client.get("/admin/users/999").status_code == 404
+    assert client.post("/admin/users/999", data={"role": "author"}).status_code == 404
+    assert client.get("/admin/users/99999999999999999999").status_code == 404
+    assert client.get("/admin/users/2147483648").status_code == 404

@@ -1,0 +1,354 @@
+"""Signing in and out: credentials, inactive users, next=, rate limits, passwords.
+
+The helpers at the top (sign_in, csrf_token) are shared by the admin test modules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from blog.extensions import db
+from blog.models import User
+from blog.views.auth import TOO_MANY_ATTEMPTS, WRONG_CREDENTIALS, safe_next
+
+from conftest import PASSWORD
+
+_TOKEN_RE = re.compile(
+    r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"'
+)
+
+
+def csrf_token(html: str) -> str | None:
+    """Return the first CSRF token in a page, or None when the page has none."""
+    match = _TOKEN_RE.search(html)
+    return (match.group(1) or match.group(2)) if match else None
+
+
+def sign_in(
+    client: FlaskClient, username: str, password: str = PASSWORD, **kwargs: Any
+) -> TestResponse:
+    """Sign in through the form, with the page's CSRF token when it has one."""
+    page = client.get("/auth/login", **kwargs)
+    data = {"username": username, "password": password}
+    token = csrf_token(page.get_data(as_text=True))
+    if token:
+        data["csrf_token"] = token
+    return client.post("/auth/login", data=data, **kwargs)
+
+
+def post_form(client: FlaskClient, page_url: str, url: str, data: dict[str, Any]) -> TestResponse:
+    """POST data to url with the CSRF token read from the page at page_url."""
+    token = csrf_token(client.get(page_url).get_data(as_text=True))
+    return client.post(url, data={**data, "csrf_token": token or ""})
+
+
+def is_signed_in(client: FlaskClient) -> bool:
+    return client.get("/admin/").status_code == 200
+
+
+# --- signing in ----------------------------------------------------------------------------
+
+
+def test_login_form_has_the_contract_field_names(make_app: Callable[..., Flask]) -> None:
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    html = client.get("/auth/login").get_data(as_text=True)
+    for name in ("username", "password", "csrf_token"):
+        assert f'name="{name}"' in html
+    assert 'type="password"' in html
+
+
+def test_sign_in_and_out(client: FlaskClient, make_user: Callable[..., User]) -> None:
+    make_user("alice")
+    response = sign_in(client, "alice")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/"
+    page = client.get("/admin/")
+    assert page.status_code == 200
+    assert "alice" in page.get_data(as_text=True)
+    out = client.post("/auth/logout")
+    assert out.status_code == 303
+    assert not is_signed_in(client)
+
+
+def test_logout_is_post_only(client: FlaskClient, make_user: Callable[..., User]) -> None:
+    make_user("alice")
+    sign_in(client, "alice")
+    assert client.get("/auth/logout").status_code == 405
+    assert is_signed_in(client)
+
+
+def test_signed_in_user_visiting_login_goes_to_admin(
+    client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    make_user("alice")
+    sign_in(client, "alice")
+    response = client.get("/auth/login")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/"
+
+
+def test_failures_do_not_reveal_whether_the_user_exists(
+    client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    make_user("alice")
+    wrong_password = sign_in(client, "alice", "not the password")
+    no_such_user = sign_in(client, "nobody", "not the password")
+    assert wrong_password.status_code == no_such_user.status_code == 200
+    for response in (wrong_password, no_such_user):
+        html = response.get_data(as_text=True)
+        assert WRONG_CREDENTIALS in html
+        assert "not the password" not in html  # the password is never echoed back
+    assert not is_signed_in(client)
+
+
+def test_empty_fields_get_field_messages(client: FlaskClient) -> None:
+    response = client.post("/auth/login", data={"username": "", "password": ""})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Enter your username." in html
+    assert "Enter your password." in html
+
+
+def test_inactive_user_cannot_sign_in(client: FlaskClient, make_user: Callable[..., User]) -> None:
+    make_user("gone", active=False)
+    response = sign_in(client, "gone")
+    assert response.status_code == 403
+    assert "This account is disabled" in response.get_data(as_text=True)
+    assert not is_signed_in(client)
+    # With a wrong password the answer is the ordinary one: nothing is revealed.
+    wrong = sign_in(client, "gone", "wrong password")
+    assert WRONG_CREDENTIALS in wrong.get_data(as_text=True)
+
+
+def test_deactivating_a_user_ends_their_session(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user("alice")
+    sign_in(client, "alice")
+    assert is_signed_in(client)
+    user.active = False
+    db.session.commit()
+    assert not is_signed_in(client)
+
+
+def test_anonymous_users_are_sent_to_login_with_next(client: FlaskClient) -> None:
+    for url in ("/admin/", "/admin/articles/new", "/admin/users/", "/admin/hijri/"):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response.headers["Location"].startswith("/auth/login?next=")
+    post = client.post("/admin/articles/1/delete")
+    assert post.status_code == 302
+    assert post.headers["Location"].startswith("/auth/login")
+
+
+def test_next_leads_back_to_a_local_page(
+    client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    make_user("alice")
+    client.get("/auth/login?next=/admin/trash")
+    response = client.post(
+        "/auth/login?next=/admin/trash", data={"username": "alice", "password": PASSWORD}
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/trash"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "///evil.example/",
+        "https://evil.example/",
+        "http:/evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/admin\\..\\evil",
+        "javascript:alert(1)",
+        "/\t/evil.example",
+        " //evil.example",
+        "evil.example",
+        "",
+    ],
+)
+def test_next_never_leaves_the_site(
+    client: FlaskClient, make_user: Callable[..., User], target: str
+) -> None:
+    make_user("alice")
+    response = client.post(
+        "/auth/login",
+        query_string={"next": target},
+        data={"username": "alice", "password": PASSWORD},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/"
+    assert safe_next(target) is None
+
+
+def test_safe_next_keeps_paths_and_queries() -> None:
+    assert safe_next("/admin/articles/3/edit") == "/admin/articles/3/edit"
+    assert safe_next("/admin/?before=20") == "/admin/?before=20"
+    assert safe_next(None) is None
+
+
+def test_login_form_carries_next_through(client: FlaskClient) -> None:
+    html = client.get("/auth/login?next=/admin/trash").get_data(as_text=True)
+    assert 'action="/auth/login?next=/admin/trash"' in html
+    html = client.get("/auth/login?next=//evil.example").get_data(as_text=True)
+    assert "evil.example" not in html
+
+
+# --- rate limits ---------------------------------------------------------------------------
+
+
+def test_wrong_passwords_for_one_account_are_limited(
+    make_app: Callable[..., Flask], make_user: Callable[..., User]
+) -> None:
+    make_user("alice")
+    make_user("bob")
+    client = make_app(RATELIMIT_ENABLED=True).test_client()
+    codes = [sign_in(client, "alice", f"guess {n}").status_code for n in range(9)]
+    assert 429 in codes, codes
+    assert codes.index(429) < 9
+    assert codes[:5] == [200] * 5  # LOGIN_LIMITS: 5 per minute
+    limited = sign_in(client, "alice")
+    assert limited.status_code == 429  # the account stays locked for the minute
+    html = limited.get_data(as_text=True)
+    assert TOO_MANY_ATTEMPTS in html
+    assert '<link rel="stylesheet"' in html  # the site's own page, not a bare error
+    # The same address may still sign in to another account: failures there were few.
+    assert sign_in(client, "bob").status_code == 303
+
+
+def test_account_limit_counts_names_case_insensitively(
+    make_app: Callable[..., Flask], make_user: Callable[..., User]
+) -> None:
+    make_user("alice")
+    client = make_app(RATELIMIT_ENABLED=True, LOGIN_LIMITS="2 per minute").test_client()
+    codes = [sign_in(client, name, "wrong").status_code for name in ("alice", "ALICE", "Alice")]
+    assert codes == [200, 200, 429]
+
+
+def test_one_address_spraying_many_accounts_is_limited(
+    make_app: Callable[..., Flask], make_user: Callable[..., User]
+) -> None:
+    make_user("alice")
+    app = make_app(RATELIMIT_ENABLED=True, LOGIN_ADDRESS_LIMITS="4 per minute")
+    attacker = app.test_client()
+    spray = {"environ_base": {"REMOTE_ADDR": "10.0.0.9"}}
+    codes = [sign_in(attacker, f"user{n}", "password1", **spray).status_code for n in range(6)]
+    assert codes[:4] == [200] * 4
+    assert codes[4:] == [429, 429]
+    # Another address is not affected.
+    other = app.test_client()
+    assert sign_in(other, "alice", environ_base={"REMOTE_ADDR": "10.0.0.2"}).status_code == 303
+
+
+def test_successful_sign_ins_are_not_counted(
+    make_app: Callable[..., Flask], make_user: Callable[..., User]
+) -> None:
+    make_user("alice")
+    app = make_app(RATELIMIT_ENABLED=True, LOGIN_LIMITS="2 per minute")
+    for _ in range(4):
+        client = app.test_client()
+        assert sign_in(client, "alice").status_code == 303
+
+
+def test_login_page_itself_is_not_limited(
+    make_app: Callable[..., Flask], make_user: Callable[..., User]
+) -> None:
+    client = make_app(RATELIMIT_ENABLED=True, LOGIN_LIMITS="1 per minute").test_client()
+    sign_in(client, "alice", "wrong")
+    assert sign_in(client, "alice", "wrong").status_code == 429
+    assert client.get("/auth/login").status_code == 200
+
+
+# --- passwords -----------------------------------------------------------------------------
+
+
+def test_passwords_are_stored_with_werkzeugs_default_hash(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    user = make_user("alice")
+    assert user.password_hash.startswith("scrypt:")
+    assert PASSWORD not in user.password_hash
+
+
+def test_change_own_password(client: FlaskClient, make_user: Callable[..., User]) -> None:
+    make_user("alice")
+    sign_in(client, "alice")
+    assert client.get("/admin/password").status_code == 200
+    wrong = client.post(
+        "/admin/password",
+        data={
+            "current_password": "nope",
+            "new_password": "a new password",
+            "confirm_password": "a new password",
+        },
+    )
+    assert wrong.status_code == 422
+    assert "not your current password" in wrong.get_data(as_text=True)
+    mismatch = client.post(
+        "/admin/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a new password",
+            "confirm_password": "another one",
+        },
+    )
+    assert mismatch.status_code == 422
+    assert "The two new passwords differ." in mismatch.get_data(as_text=True)
+    short = client.post(
+        "/admin/password",
+        data={"current_password": PASSWORD, "new_password": "short", "confirm_password": "short"},
+    )
+    assert short.status_code == 422
+    assert "at least 8 characters" in short.get_data(as_text=True)
+    done = client.post(
+        "/admin/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a new password",
+            "confirm_password": "a new password",
+        },
+    )
+    assert done.status_code == 303
+    assert is_signed_in(client)  # the session that changed it stays signed in
+    client.post("/auth/logout")
+    assert sign_in(client, "alice").status_code == 200
+    assert sign_in(client, "alice", "a new password").status_code == 303
+
+
+def test_a_password_change_ends_other_sessions(app: Flask, make_user: Callable[..., User]) -> None:
+    make_user("alice")
+    phone, laptop = app.test_client(), app.test_client()
+    sign_in(phone, "alice")
+    sign_in(laptop, "alice")
+    laptop.post(
+        "/admin/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a new password",
+            "confirm_password": "a new password",
+        },
+    )
+    assert is_signed_in(laptop)
+    assert not is_signed_in(phone)
+
+
+def test_unknown_or_malformed_session_user_is_anonymous(
+    client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    for user_id in ("999", "abc", "9" * 40, "-1"):
+        with client.session_transaction() as session:
+            session["_user_id"] = user_id
+        assert not is_signed_in(client)
+    user_count = db.session.scalar(sa.select(sa.func.count()).select_from(User))
+    assert user_count == 0

@@ -1,0 +1,325 @@
+"""flask articles import / export: JSON Lines in and out, bad lines, day counts, round trip."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskCliRunner
+
+from blog import counts, transfer
+from blog.dates import utcnow
+from blog.extensions import db
+from blog.models import Article, DayCount, Tag, User, article_tags
+
+ZONE = "America/New_York"
+
+
+def assert_day_counts_exact(zone: str) -> None:
+    """Check day_counts against a recount of the live articles by local day."""
+    stored = {day: n for day, n in db.session.execute(sa.select(DayCount.day, DayCount.count))}
+    stmt = sa.select(Article.published_at).where(
+        Article.status == "published", Article.deleted_at.is_(None)
+    )
+    expected = counts.live_days(db.session.scalars(stmt), ZoneInfo(zone))
+    assert {day: n for day, n in stored.items() if n} == dict(expected)
+
+
+def jsonl(*records: dict[str, Any] | str) -> str:
+    """Join records (dicts as JSON, strings as they are) into JSON Lines text."""
+    return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records)
+
+
+def line(n: int, **fields: Any) -> dict[str, Any]:
+    """A valid import record, numbered n, with fields overridden."""
+    record = {
+        "external_id": f"ext-{n}",
+        "title": f"Imported article {n}",
+        "body_markdown": f"Body **{n}**.",
+        "published_at": f"2016-03-{n:02d}T23:30:00-05:00",
+        "author": "reporter",
+        "tags": ["Imports"],
+    }
+    record.update(fields)
+    return record
+
+
+def article(external_id: str) -> Article:
+    stmt = sa.select(Article).where(Article.external_id == external_id)
+    found = db.session.scalar(stmt.execution_options(populate_existing=True))
+    assert found is not None
+    return found
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    """The app of this module's tests: its site zone is not UTC, so local and UTC days differ."""
+    app = make_app(TIMEZONE=ZONE)
+    with app.app_context():
+        yield app
+
+
+def import_text(runner: FlaskCliRunner, text: str) -> Any:
+    return runner.invoke(args=["articles", "import", "-"], input=text.encode())
+
+
+def test_import_creates_articles_with_sanitised_bodies(runner: FlaskCliRunner) -> None:
+    result = import_text(
+        runner,
+        jsonl(
+            line(1, body_markdown="Hi <script>alert(1)</script>**there**", slug="chosen-slug"),
+            line(2, body_markdown=None, body_html='<p onclick="x()">Safe <b>html</b></p>'),
+            line(3, status="draft", published_at=None, tags=["Drafts", "Imports"]),
+        ),
+    )
+    assert result.exit_code == 0, result.output
+    assert "3 created, 0 updated, 0 skipped" in result.stdout
+    first, second, draft = article("ext-1"), article("ext-2"), article("ext-3")
+    assert "script" not in first.body_html and "<strong>there</strong>" in first.body_html
+    assert first.slug == "chosen-slug"
+    assert first.published_at == datetime(2016, 3, 2, 4, 30, tzinfo=UTC)
+    assert first.status == "published" and first.summary
+    assert second.body_html == "<p>Safe <b>html</b></p>" and second.body_markdown == ""
+    assert draft.status == "draft" and draft.published_at is None
+    assert [tag.name for tag in draft.tags] == ["Drafts", "Imports"]
+    reporter = db.session.scalar(sa.select(User).where(User.username == "reporter"))
+    assert reporter is not None and reporter.role == "author"
+    # Created on the fly, the author cannot sign in until someone sets a password.
+    assert not reporter.check_password("") and not reporter.check_password(reporter.password_hash)
+    assert_day_counts_exact(ZONE)
+
+
+def test_bad_lines_are_reported_by_number_and_skipped(runner: FlaskCliRunner) -> None:
+    bad = {
+        2: "{not json",
+        3: "[1, 2]",
+        4: json.dumps(line(4, title="  ")),
+        5: json.dumps({k: v for k, v in line(5).items() if k != "body_markdown"}),
+        6: json.dumps(line(6, published_at=None)),
+        7: json.dumps(line(7, status="pending")),
+        8: json.dumps(line(8, published_at="2016-13-45T10:00:00+00:00")),
+        9: json.dumps(line(9, published_at="2016-03-26T09:51:00")),
+        10: json.dumps(line(10, title="x" * 301)),
+        11: json.dumps(line(11, tags="one,two")),
+    }
+    lines = [bad.get(n) or json.dumps(line(n)) for n in range(1, 13)]
+    result = import_text(runner, "\n".join(lines) + "\n\n")
+    assert result.exit_code == 1
+    assert "2 created, 0 updated, 10 skipped" in result.stdout
+    errors = result.stderr.splitlines()
+    assert [e.split(":")[0] for e in errors] == [f"line {n}" for n in range(2, 12)]
+    assert "not valid JSON" in errors[0] and "not a JSON object" in errors[1]
+    assert "missing title" in errors[2] and "no body" in errors[3]
+    assert "missing published_at" in errors[4] and "status must be" in errors[5]
+    assert "not an ISO 8601" in errors[6]
+    assert "has no UTC offset" in errors[7] and "+03:00" in errors[7]
+    assert "longer than 300" in errors[8] and "tags must be a list" in errors[9]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Article)) == 2
+    assert_day_counts_exact(ZONE)
+
+
+def test_reimport_updates_instead_of_duplicating(runner: FlaskCliRunner) -> None:
+    assert import_text(runner, jsonl(line(1), line(2), line(3))).exit_code == 0
+    slug = article("ext-2").slug
+    changed = jsonl(
+        line(1, status="draft"),
+        line(2, title="A new title", published_at="2016-04-10T01:00:00+03:00", tags=[]),
+        line(3),
+        line(4),
+    )
+    result = import_text(runner, changed)
+    assert result.exit_code == 0
+    assert "1 created, 3 updated, 0 skipped" in result.stdout
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Article)) == 4
+    second = article("ext-2")
+    assert second.title == "A new title" and second.tags == []
+    assert second.slug == slug  # the URL stays put when the line names no slug
+    assert article("ext-1").status == "draft"
+    assert_day_counts_exact(ZONE)
+
+
+def test_import_keeps_a_free_slug_and_falls_back_to_the_title(
+    runner: FlaskCliRunner, make_article: Callable[..., Article]
+) -> None:
+    make_article(title="Existing", slug="taken")
+    result = import_text(
+        runner, jsonl(line(1, slug="taken", title="Fresh title"), line(2, slug=""))
+    )
+    assert result.exit_code == 0
+    assert article("ext-1").slug == "fresh-title"
+    assert article("ext-2").slug == "imported-article-2"
+
+
+def test_import_reads_a_file_and_names_a_default_author(
+    runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "in.jsonl"
+    record = line(1)
+    del record["author"]
+    path.write_text(jsonl(record), encoding="utf-8")
+    result = runner.invoke(args=["articles", "import", str(path), "--author", "desk"])
+    assert result.exit_code == 0
+    assert article("ext-1").author.username == "desk"
+
+
+def test_import_commits_in_batches_and_counts_stay_exact(
+    runner: FlaskCliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transfer, "BATCH_SIZE", 40)
+    # Several batches, spread over days and around local midnight, some of them drafts.
+    records = [
+        line(
+            n,
+            external_id=f"bulk-{n}",
+            title=f"Bulk {n}",
+            published_at=f"2016-05-{n % 28 + 1:02d}T{n % 24:02d}:59:00+00:00",
+            status="draft" if n % 10 == 0 else "published",
+        )
+        for n in range(1, 131)
+    ]
+    records[77]["title"] = ""  # a bad line in the middle of a batch loses only itself
+    result = import_text(runner, jsonl(*records))
+    assert result.exit_code == 1 and "129 created, 0 updated, 1 skipped" in result.stdout
+    assert result.stderr.startswith("line 78: missing title")
+    assert_day_counts_exact(ZONE)
+
+
+def test_export_to_standard_output(runner: FlaskCliRunner) -> None:
+    assert import_text(runner, jsonl(line(1), line(2))).exit_code == 0
+    result = runner.invoke(args=["articles", "export", "-"])
+    assert result.exit_code == 0
+    records = [json.loads(text) for text in result.stdout.splitlines()]
+    assert [r["external_id"] for r in records] == ["ext-1", "ext-2"]
+    assert result.stderr == "Exported 2 articles.\n"
+
+
+def export_records(runner: FlaskCliRunner, path: Path) -> list[dict[str, Any]]:
+    result = runner.invoke(args=["articles", "export", str(path)])
+    assert result.exit_code == 0, result.output
+    return [json.loads(text) for text in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_export_round_trip(
+    runner: FlaskCliRunner, make_article: Callable[..., Article], tmp_path: Path
+) -> None:
+    make_article(title="Türkçe başlık", body="Merhaba *dünya*", tags=[])
+    make_article(title="Trashed", deleted_at=utcnow())
+    make_article(title="Scheduled", published_at=datetime(2099, 1, 1, tzinfo=UTC))
+    text = jsonl(
+        line(1, tags=["b", "a"], summary="Own summary"),
+        line(2, body_markdown=None, body_html="<p>Only <em>HTML</em></p>"),
+        line(3, status="draft", published_at=None),
+    )
+    assert import_text(runner, text).exit_code == 0
+    first = export_records(runner, tmp_path / "one.jsonl")
+    assert [r["title"] for r in first] == [
+        "Türkçe başlık", "Scheduled", "Imported article 1", "Imported article 2",
+        "Imported article 3",
+    ]  # fmt: skip
+    by_title = {r["title"]: r for r in first}
+    turkish = by_title["Türkçe başlık"]
+    assert turkish["url"] == f"http://localhost/article/{turkish['id']}/turkce-baslik"
+    assert turkish["body_markdown"] == "Merhaba *dünya*" and "body_html" not in turkish
+    assert by_title["Imported article 2"]["body_html"] == "<p>Only <em>HTML</em></p>"
+    assert by_title["Imported article 1"]["published_at"] == "2016-03-01T23:30:00-05:00"
+    assert by_title["Imported article 1"]["tags"] == ["a", "b"]
+    assert by_title["Imported article 3"]["published_at"] is None
+
+    # Empty the database, import the export, export again: the same articles come out.
+    for table in (article_tags, Article.__table__, Tag.__table__, DayCount.__table__):
+        db.session.execute(sa.delete(table))
+    db.session.execute(sa.delete(User))
+    db.session.commit()
+    result = runner.invoke(args=["articles", "import", str(tmp_path / "one.jsonl")])
+    assert result.exit_code == 0 and "5 created" in result.stdout
+    second = export_records(runner, tmp_path / "two.jsonl")
+
+    def strip(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in r.items() if k not in ("id", "url")} for r in records]
+
+    assert strip(second) == strip(first)
+    assert_day_counts_exact(ZONE)
+
+
+def test_export_uses_the_configured_server_name(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    app = make_app(SERVER_NAME="news.example", PREFERRED_URL_SCHEME="https")
+    with app.app_context():
+        runner = app.test_cli_runner()
+        assert import_text(runner, jsonl(line(1, slug="hello"))).exit_code == 0
+        (record,) = export_records(runner, tmp_path / "out.jsonl")
+    assert record["url"] == f"https://news.example/article/{record['id']}/hello"
+
+
+def test_generate_adds_articles_that_pages_list(
+    runner: FlaskCliRunner, client: Any, make_article: Callable[..., Article]
+) -> None:
+    from blog.content import render_markdown
+
+    before = make_article(title="Written by hand")
+    result = runner.invoke(args=["articles", "generate", "--count", "300", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert "Generated 300 articles" in result.output and "rows/s" in result.output
+    rows = db.session.scalars(sa.select(Article).where(Article.id != before.id)).all()
+    assert len(rows) == 300
+    assert min(row.id for row in rows) == before.id + 1
+    published = [row for row in rows if row.status == "published"]
+    assert 280 <= len(published) < 300  # about 2% drafts
+    now = utcnow()
+    for row in rows:
+        assert row.published_at is not None and row.published_at <= now
+        assert row.published_at.microsecond == 0
+        assert row.author.username.startswith("writer") and row.summary
+    assert all(render_markdown(row.body_markdown) == row.body_html for row in rows[:20])
+    links = db.session.scalar(sa.select(sa.func.count()).select_from(article_tags))
+    assert 300 <= links <= 400
+    assert_day_counts_exact(ZONE)
+
+    newest = max(published, key=lambda row: (row.published_at, row.id))
+    page = client.get("/").get_data(as_text=True)
+    assert page.count('<article class="teaser">') == 20
+    assert f"/article/{newest.id}/{newest.slug}" in page
+    assert client.get(f"/article/{newest.id}/{newest.slug}").status_code == 200
+
+
+def test_generate_appends_with_unique_slugs_and_the_same_seed(runner: FlaskCliRunner) -> None:
+    for _ in range(2):
+        args = ["articles", "generate", "--count", "150", "--seed", "3", "--years", "1"]
+        assert runner.invoke(args=args).exit_code == 0
+    slugs = db.session.scalars(sa.select(Article.slug)).all()
+    assert len(slugs) == len(set(slugs)) == 300
+    assert db.session.scalar(sa.select(sa.func.max(Article.id))) == 300
+    authors = db.session.scalar(sa.select(sa.func.count()).select_from(User))
+    assert authors == 8  # the generated writers are reused, not made again
+    assert_day_counts_exact(ZONE)
+    # The ORM still gets fresh ids afterwards (PostgreSQL's sequence moved on).
+    result = import_text(runner, jsonl(line(1)))
+    assert result.exit_code == 0 and article("ext-1").id == 301
+
+
+def test_generate_refuses_a_count_below_one(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["articles", "generate", "--count", "0"])
+    assert result.exit_code == 2 and "--count" in result.output
+
+
+def test_recount_repairs_drifted_day_counts(app, runner, make_article):
+    article = make_article()
+    day = db.session.scalar(sa.select(DayCount).where(DayCount.count > 0))
+    day.count = 99  # drifted, e.g. by a hand-made SQL change
+    db.session.commit()
+
+    result = runner.invoke(args=["articles", "recount"])
+    assert result.exit_code == 0, result.output
+    assert "Recounted 1 days" in result.output
+    db.session.expire_all()
+    counts = db.session.execute(sa.select(DayCount.day, DayCount.count)).all()
+    assert [n for _, n in counts] == [1]
+    assert counts[0][0] == article.published_at.date()

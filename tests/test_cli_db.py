@@ -1,0 +1,104 @@
+"""flask db backup: an online SQLite copy that opens as a site; PostgreSQL is sent to pg_dump."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskCliRunner
+
+from blog import create_app
+from blog.extensions import db
+from blog.models import Article
+
+SQLITE_ONLY = pytest.mark.parametrize("database_uri", ["sqlite"], indirect=True)
+POSTGRESQL_ONLY = pytest.mark.parametrize(
+    "database_uri",
+    ["postgresql"] if os.environ.get("BLOG_TEST_DATABASE_URL") else [],
+    indirect=True,
+)
+
+
+class Writer(threading.Thread):
+    """Another process's connection, committing small writes until stopped."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(daemon=True)
+        self.path, self.stop, self.writes = path, threading.Event(), 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        connection = sqlite3.connect(self.path, timeout=10)
+        try:
+            while not self.stop.is_set():
+                with connection:
+                    connection.execute(
+                        "INSERT INTO site_state (key, number, text) VALUES (?, 0, '')",
+                        (f"writer-{self.writes}",),
+                    )
+                self.writes += 1
+        except BaseException as error:  # reported by the test, not lost in the thread
+            self.error = error
+        finally:
+            connection.close()
+
+
+@SQLITE_ONLY
+def test_backup_while_another_connection_writes(
+    runner: FlaskCliRunner, make_article: Callable[..., Article], tmp_path: Path
+) -> None:
+    for n in range(30):
+        make_article(title=f"Kept article {n}")
+    writer = Writer(db.engine.url.database or "")
+    writer.start()
+    while writer.writes < 20 and writer.is_alive():
+        time.sleep(0.001)  # let the writer get going, so the copy happens under load
+    target = tmp_path / "copies" / "blog-backup.sqlite3"
+    target.parent.mkdir()
+    result = runner.invoke(args=["db", "backup", str(target)])
+    writer.stop.set()
+    writer.join()
+    assert writer.error is None
+    assert result.exit_code == 0, result.output
+    assert "Backed up" in result.output and oct(target.stat().st_mode)[-3:] == "600"
+    assert [p.name for p in target.parent.iterdir()] == ["blog-backup.sqlite3"]
+
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    copy.close()
+    restored = create_app(
+        {"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{target}"}
+    )
+    with restored.app_context():
+        try:
+            page = restored.test_client().get("/").get_data(as_text=True)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    assert "Kept article 29" in page and "Total: 30" in page
+
+
+@SQLITE_ONLY
+def test_backup_never_overwrites_by_accident(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "old-backup.sqlite3"
+    target.write_bytes(b"precious")
+    result = runner.invoke(args=["db", "backup", str(target)])
+    assert result.exit_code == 1 and "--force" in result.output
+    assert target.read_bytes() == b"precious"
+    live = runner.invoke(args=["db", "backup", "--force", db.engine.url.database or ""])
+    assert live.exit_code == 1 and "live database" in live.output
+    forced = runner.invoke(args=["db", "backup", "--force", str(target)])
+    assert forced.exit_code == 0, forced.output
+    assert target.read_bytes().startswith(b"SQLite format 3")
+
+
+@POSTGRESQL_ONLY
+def test_backup_on_postgresql_points_to_pg_dump(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(args=["db", "backup", str(tmp_path / "dump")])
+    assert result.exit_code == 1 and "pg_dump" in result.output
+    assert not (tmp_path / "dump").exists()

@@ -1,0 +1,89 @@
+"""flask users create: prompts, standard input, and the errors that stop it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskCliRunner
+
+from blog.extensions import db
+from blog.models import User
+
+
+def user(name: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.username == name))
+
+
+def test_create_prompts_twice_without_echoing(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(
+        args=["users", "create", "amina", "--role", "editor"],
+        input="long enough pw\nlong enough pw\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Password") == 1 and "Repeat for confirmation" in result.output
+    assert "long enough pw" not in result.output
+    created = user("amina")
+    assert created is not None and created.role == "editor"
+    assert created.check_password("long enough pw")
+
+
+def test_create_reads_one_line_from_stdin(runner: FlaskCliRunner) -> None:
+    args = ["users", "create", "root", "--role", "admin", "--password-stdin"]
+    result = runner.invoke(args=args, input="s3cret pass phrase\nignored\n")
+    assert result.exit_code == 0, result.output
+    assert "Password" not in result.output
+    created = user("root")
+    assert created is not None and created.is_admin
+    assert created.check_password("s3cret pass phrase")
+
+
+def test_create_refuses_an_existing_name(
+    runner: FlaskCliRunner, make_user: Callable[..., User]
+) -> None:
+    make_user("yusuf")
+    args = ["users", "create", "Yusuf", "--role", "author", "--password-stdin"]
+    result = runner.invoke(args=args, input="another password\n")
+    assert result.exit_code == 1
+    assert "already exists" in result.output
+    assert user("Yusuf") is None
+
+
+@pytest.mark.parametrize("password", ["", "short7c"])
+def test_create_refuses_a_short_password(runner: FlaskCliRunner, password: str) -> None:
+    args = ["users", "create", "zeynep", "--role", "author", "--password-stdin"]
+    result = runner.invoke(args=args, input=f"{password}\n")
+    assert result.exit_code == 1
+    assert "at least 8 characters" in result.output
+    assert user("zeynep") is None
+
+
+def test_create_refuses_an_empty_prompted_password(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["users", "create", "omar", "--role", "author"], input="\n\n")
+    assert result.exit_code == 1 and "at least 8 characters" in result.output
+    assert user("omar") is None
+
+
+def test_create_stops_when_the_confirmation_differs(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(
+        args=["users", "create", "omar", "--role", "author"],
+        input="first password\nsecond password\n",
+    )
+    assert result.exit_code != 0
+    assert "do not match" in result.output
+    assert user("omar") is None
+
+
+def test_create_refuses_a_bad_role_and_a_bad_name(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(
+        args=["users", "create", "omar", "--role", "owner", "--password-stdin"],
+        input="good password\n",
+    )
+    assert result.exit_code == 2 and "'owner' is not one of" in result.output
+    result = runner.invoke(
+        args=["users", "create", "two words", "--role", "author", "--password-stdin"],
+        input="good password\n",
+    )
+    assert result.exit_code == 1 and "without spaces" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0

@@ -1,0 +1,82 @@
+"""HTTP caching: validators and 304s for readers, hashed static URLs, signed-in pages unstored."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from blog import dates
+
+
+def test_reader_pages_answer_304_until_something_changes(client, make_article):
+    make_article(title="First story")
+    first = client.get("/")
+    etag = first.headers["ETag"]
+    assert first.status_code == 200
+    assert "public" in first.headers["Cache-Control"]
+
+    again = client.get("/", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+
+    make_article(title="Second story")
+    changed = client.get("/", headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] != etag
+    assert "Second story" in changed.get_data(as_text=True)
+
+
+def test_every_reader_page_kind_carries_a_validator(client, make_article):
+    article = make_article()
+    day = dates.local_date(article.published_at, dates.site_zone("UTC"))
+    for url in (
+        "/",
+        f"/article/{article.id}/{article.slug}",
+        f"/archive/{day:%Y}/",
+        f"/archive/{day:%Y/%m}/",
+        f"/archive/{day:%Y/%m/%d}/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert (
+            client.get(url, headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+        )
+
+
+def test_a_due_scheduled_article_changes_the_validator(client, make_article, monkeypatch):
+    due = dates.utcnow() + timedelta(minutes=30)
+    make_article(title="Later", published_at=due)
+    etag = client.get("/").headers["ETag"]
+    monkeypatch.setattr(dates, "utcnow", lambda: due + timedelta(seconds=1))
+    response = client.get("/", headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert "Later" in response.get_data(as_text=True)
+
+
+def test_static_files_have_hashed_urls_and_long_lifetimes(client):
+    html = client.get("/").get_data(as_text=True)
+    href = re.search(r'<link rel="stylesheet" href="([^"]+)">', html)[1]
+    assert re.fullmatch(r"/static/site\.css\?v=[0-9a-f]{12}", href)
+    with client.get(href) as response:
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    with client.get("/static/site.css?v=000000000000") as stale:
+        assert "immutable" not in stale.headers.get("Cache-Control", "")
+
+
+def test_signed_in_pages_are_never_stored(app, client, make_user, make_article):
+    author = make_user("reader-author")
+    draft = make_article(title="Secret draft", status="draft", published_at=None, author=author)
+    anonymous = client.get("/")
+    with client.session_transaction() as session:
+        session["_user_id"] = str(author.id)
+        session["_fresh"] = True
+    for url in ("/", f"/article/{draft.id}/{draft.slug}"):
+        response = client.get(url, headers={"If-None-Match": anonymous.headers["ETag"]})
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "private, no-store"
+        assert "ETag" not in response.headers
+    assert "Secret draft" in client.get(f"/article/{draft.id}/{draft.slug}").get_data(as_text=True)
+
+    client.delete_cookie("session")
+    assert client.get(f"/article/{draft.id}/{draft.slug}").status_code == 404

@@ -1,0 +1,306 @@
+"""The reading site through the test client: every URL, its hooks and its 404s."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from blog import create_app
+from blog.dates import utcnow
+from blog.extensions import db
+from blog.models import Article
+
+TEASER_LINK = re.compile(r'<article class="teaser">\s*<h2><a href="([^"]+)">([^<]+)</a>')
+REL = re.compile(r'<a rel="(next|prev)" href="([^"]+)"')
+
+
+def teasers(html: str) -> list[str]:
+    """Titles of the teasers on a listing page, in page order."""
+    return [title for _, title in TEASER_LINK.findall(html)]
+
+
+def rel_links(html: str) -> dict[str, str]:
+    return {rel: href.replace("&amp;", "&") for rel, href in REL.findall(html)}
+
+
+def test_home_lists_visible_articles_newest_first(client, make_article):
+    now = utcnow()
+    for n in range(3):
+        make_article(title=f"Story {n}", published_at=now - timedelta(hours=3 - n))
+    make_article(title="Draft story", status="draft")
+    make_article(title="Scheduled story", published_at=now + timedelta(hours=2))
+    make_article(title="Trashed story", deleted_at=now)
+
+    html = client.get("/").get_data(as_text=True)
+
+    assert teasers(html) == ["Story 2", "Story 1", "Story 0"]
+    assert "Total: 3 articles" in html
+
+
+def test_home_paginates_with_next_and_prev(app, client, make_article):
+    app.config["PER_PAGE"] = 4
+    start = utcnow() - timedelta(days=1)
+    # Two articles share one instant so ties are broken by id, not lost or repeated.
+    for n in range(10):
+        make_article(title=f"N{n:02d}", published_at=start + timedelta(minutes=n // 2 * 2))
+    expected = [f"N{n:02d}" for n in range(9, -1, -1)]
+
+    seen, url, pages = [], "/", []
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        pages.append(html)
+        seen += teasers(html)
+        url = rel_links(html).get("next")
+    assert seen == expected
+    assert len(pages) == 3
+    assert "prev" not in rel_links(pages[0])
+
+    # Walking back from the last page ends on the front page itself.
+    back = client.get(rel_links(pages[2])["prev"])
+    assert teasers(back.get_data(as_text=True)) == expected[4:8]
+    first = client.get(rel_links(back.get_data(as_text=True))["prev"])
+    assert first.status_code == 302
+    assert first.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?before=abc",
+        "?before=1.2.3",
+        "?after=-",
+        "?before=1&after=2",
+        "?before=1.99",
+        "?before=1700000000.2147483648",
+    ],
+)
+def test_bad_page_tokens_are_404(client, make_article, query):
+    make_article()
+    assert client.get("/" + query).status_code == 404
+
+
+def test_article_page_shows_hooks_and_dates(make_app, make_article):
+    app = make_app(TIMEZONE="Asia/Riyadh")
+    with app.app_context():
+        article = make_article(
+            title="Market <b>day</b>",
+            published_at=utcnow().replace(year=2016, month=3, day=26, hour=6, minute=51, second=0),
+            body="Para one.\n\n<script>alert(1)</script>",
+        )
+        article_id, slug = article.id, article.slug
+    html = app.test_client().get(f"/article/{article_id}/{slug}").get_data(as_text=True)
+
+    assert '<article class="article">' in html
+    assert "<h1>Market &lt;b&gt;day&lt;/b&gt;</h1>" in html
+    assert (
+        '<time class="published" datetime="2016-03-26T09:51:00+03:00">26 March 2016 9:51</time>'
+        in html
+    )
+    assert '<span class="hijri-date">17 Jumada al-Akhirah 1437</span>' in html
+    assert '<div class="article-body"><p>Para one.</p>' in html
+    assert "<script>alert" not in html
+    assert '<a class="scroll-up" href="#top">Scroll Up</a>' in html
+    assert 'id="top"' in html
+
+
+def test_article_slug_redirects_to_canonical(client, make_article):
+    article = make_article(title="Çok Güzel Haber")
+    canonical = f"/article/{article.id}/{article.slug}"
+    assert article.slug == "cok-guzel-haber"
+    for url in (f"/article/{article.id}", f"/article/{article.id}/", f"/article/{article.id}/old"):
+        response = client.get(url)
+        assert response.status_code == 301, url
+        assert response.headers["Location"] == canonical
+    assert client.get(canonical).status_code == 200
+
+
+def test_arabic_slug_is_served(client, make_article):
+    article = make_article(title="الأخبار العاجلة")
+    response = client.get(f"/article/{article.id}")
+    assert response.status_code == 301
+    assert client.get(response.headers["Location"]).status_code == 200
+    assert "الأخبار العاجلة" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_hidden_articles_are_404_to_visitors(client, make_article):
+    now = utcnow()
+    hidden = [
+        make_article(status="draft", published_at=None),
+        make_article(published_at=now + timedelta(days=1)),
+        make_article(deleted_at=now),
+    ]
+    for article in hidden:
+        assert client.get(f"/article/{article.id}/{article.slug}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/archive/2018/02/30/",
+        "/archive/2018/13/",
+        "/archive/2018/00/",
+        "/archive/0000/",
+        "/archive/18/",
+        "/archive/2018/6/",
+        "/archive/2018/06/31/",
+        "/archive/99999/",
+        "/article/0/x",
+        "/article/-1/x",
+        "/article/abc",
+        "/article/99999999999999999999999999/x",
+        # Past the largest id an INTEGER column holds: PostgreSQL refuses to bind these.
+        "/article/2147483648/x",
+        "/article/9223372036854775807/x",
+        "/article/424242/anything",
+        "/no/such/page",
+        "/archive/2018/02/29/",
+    ],
+)
+def test_malformed_and_unknown_urls_are_404(client, url):
+    response = client.get(url)
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_year_month_day_archives(make_app, make_article):
+    app = make_app(TIMEZONE="UTC")
+    with app.app_context():
+        base = utcnow().replace(year=2018, month=6, day=22, hour=12, minute=0, second=0)
+        for n in range(3):
+            make_article(title=f"June {n}", published_at=base + timedelta(minutes=n))
+        make_article(title="July", published_at=base.replace(month=7, day=1))
+        make_article(title="June draft", status="draft", published_at=base)
+    client = app.test_client()
+
+    year = client.get("/archive/2018/").get_data(as_text=True)
+    assert re.search(r'href="/archive/2018/06/">June</a> <span class="count">\(3\)', year)
+    assert re.search(r'href="/archive/2018/07/">July</a> <span class="count">\(1\)', year)
+    assert "4 articles" in year
+
+    month = client.get("/archive/2018/06/").get_data(as_text=True)
+    assert re.search(
+        r'href="/archive/2018/06/22/"><span class="day-number">22</span> <span class="count">\(3\)',
+        month,
+    )
+    assert re.search(
+        r'href="/archive/2018/06/21/"><span class="day-number">21</span> <span class="count">\(0\)',
+        month,
+    )
+    assert "9 Shawwal 1439" in month  # 23 June 2018 in the grid
+
+    day = client.get("/archive/2018/06/22/").get_data(as_text=True)
+    assert teasers(day) == ["June 2", "June 1", "June 0"]
+    assert "22 June 2018" in day
+    assert "No articles on this day" in client.get("/archive/2018/06/23/").get_data(as_text=True)
+
+
+def test_masthead_hooks_strip_and_social_links(make_app, make_article):
+    app = make_app(
+        TIMEZONE="UTC", MASTHEAD_DAYS=3, SOCIAL_LINKS={"Facebook": "https://fb.example/blog"}
+    )
+    with app.app_context():
+        now = utcnow()
+        make_article(published_at=now - timedelta(days=1))
+        make_article(published_at=now - timedelta(days=1))
+        make_article(published_at=now - timedelta(days=3))
+    html = app.test_client().get("/").get_data(as_text=True)
+
+    today = now.date()
+    assert f'<time class="masthead-date" datetime="{today.isoformat()}">' in html
+    strip = re.search(r'<nav class="day-strip"[^>]*>(.*?)</nav>', html, re.S)[1]
+    links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', strip)
+    expected = []
+    for back, n in ((1, 2), (2, 0), (3, 1)):
+        day = today - timedelta(days=back)
+        href = f"/archive/{day:%Y/%m/%d}/"
+        expected.append((href, f"{day:%d/%m/%Y} ({n})"))
+    assert links == expected
+    assert '<span class="total-count">Total: 3 articles</span>' in html
+    assert '<a href="https://fb.example/blog" rel="noopener me">Facebook</a>' in html
+
+
+def test_masthead_line_matches_the_spec_format(client):
+    html = client.get("/").get_data(as_text=True)
+    line = re.search(r'<time class="masthead-date" datetime="[^"]+">([^<]+)</time>', html)[1]
+    assert re.fullmatch(
+        r"\d{1,2} [A-Z][a-z]+ \d{4} - [A-Z][a-z]+day - \d{1,2} [A-Z][^0-9]+ \d{4}", line
+    )
+
+
+def test_total_uses_thousands_separator(app, client, make_user):
+    author = make_user("bulk")
+    published = utcnow() - timedelta(days=400)
+    db.session.execute(
+        sa.insert(Article),
+        [
+            {
+                "title": f"Bulk {n}",
+                "slug": f"bulk-{n}",
+                "status": "published",
+                "published_at": published,
+                "author_id": author.id,
+            }
+            for n in range(1234)
+        ],
+    )
+    from blog import counts
+    from blog.site import zone
+
+    counts.rebuild(db.session, zone())
+    db.session.commit()
+    assert "Total: 1,234 articles" in client.get("/").get_data(as_text=True)
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_healthz_reports_an_unreachable_database(tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/blog.sqlite3",
+        }
+    )
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable"}
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path):
+    monkeypatch.delenv("BLOG_SECRET_KEY", raising=False)
+    monkeypatch.setenv("BLOG_INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app()
+
+
+def test_environment_overrides_instance_config(monkeypatch, tmp_path):
+    (tmp_path / "config.py").write_text("SECRET_KEY = 'from-file'\nSITE_NAME = 'File Name'\n")
+    monkeypatch.setenv("BLOG_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("BLOG_SITE_NAME", "Env Name")
+    monkeypatch.setenv("BLOG_HIJRI_OFFSET_DAYS", "1")
+    monkeypatch.setenv("BLOG_SOCIAL_LINKS", '{"X": "https://x.example"}')
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@h/db")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-file"
+    assert app.config["SITE_NAME"] == "Env Name"
+    assert app.config["HIJRI_OFFSET_DAYS"] == 1
+    assert app.config["SOCIAL_LINKS"] == {"X": "https://x.example"}
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize("offset", ["3", "-3"])
+def test_out_of_range_hijri_offset_is_refused(monkeypatch, tmp_path, offset):
+    monkeypatch.setenv("BLOG_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("BLOG_SECRET_KEY", "x")
+    monkeypatch.setenv("BLOG_HIJRI_OFFSET_DAYS", offset)
+    with pytest.raises(RuntimeError, match="HIJRI_OFFSET_DAYS"):
+        create_app()
