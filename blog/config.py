@@ -69,9 +69,6 @@ def _normalise(app: Flask) -> None:
         if uri.startswith(prefix):
             uri = "postgresql+psycopg://" + uri[len(prefix) :]
     config["SQLALCHEMY_DATABASE_URI"] = uri
-    # A server may restart under us; a local file cannot.
-    if not uri.startswith("sqlite"):
-        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
     for key in _INT_KEYS:
         config[key] = int(config[key])
     if isinstance(config["SOCIAL_LINKS"], str):

@@ -68,11 +68,18 @@ def content_version(engine: sa.Engine) -> int:
     # Read on every page view, cached or not: a bare pooled DBAPI cursor is several times
     # cheaper than a Core or ORM statement, and the SQL has no parameters to adapt.
     connection = engine.raw_connection()
+    # psycopg would open a transaction for the read and the pool would roll it back after:
+    # two more round trips to the server than the read itself.
+    driver = connection.driver_connection if engine.dialect.name == "postgresql" else None
     try:
+        if driver is not None:
+            driver.autocommit = True
         cursor = connection.cursor()
         cursor.execute(_VERSION_SQL)
         row = cursor.fetchone()
         cursor.close()
+        if driver is not None:
+            driver.autocommit = False
     finally:
         connection.close()
     return int(row[0]) if row else 0
