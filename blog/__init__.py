@@ -40,7 +40,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     redis_url = app.config.get("REDIS_URL")
-    app.config.setdefault("CACHE_TYPE", "RedisCache" if redis_url else "SimpleCache")
+    app.config.setdefault("CACHE_TYPE", "RedisCache" if redis_url else "blog.localcache.LocalCache")
     app.config.setdefault("CACHE_REDIS_URL", redis_url)
     app.config.setdefault("CACHE_DEFAULT_TIMEOUT", 3600)
     app.config.setdefault("CACHE_KEY_PREFIX", "blog:")

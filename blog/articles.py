@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .dates import day_bounds, local_date, local_today
 from .extensions import db
-from .models import MAX_ID, Article, DayCount, User
+from .models import MAX_ID, Article, DayCount, Tag, User, article_tags
 
 _TOKEN = re.compile(r"(-?\d{1,12})\.(\d{1,18})")
 
@@ -144,6 +144,63 @@ def listing(
         return None
     items = rows[:per_page][::-1]
     return Page(items, Cursor.of(items[-1]).token, Cursor.of(items[0]).token)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """An article as its page shows it, read as plain rows: no ORM objects to build."""
+
+    id: int
+    title: str
+    slug: str
+    summary: str
+    body_html: str
+    status: str
+    published_at: datetime | None
+    deleted_at: datetime | None
+    author_id: int
+    author_name: str
+    tag_names: list[str]
+
+    # The same rules as the model's, not copies of them.
+    is_live = Article.is_live
+    is_visible = Article.is_visible
+
+
+_READING = (
+    sa.select(
+        Article.id,
+        Article.title,
+        Article.slug,
+        Article.summary,
+        Article.body_html,
+        Article.status,
+        Article.published_at,
+        Article.deleted_at,
+        Article.author_id,
+        User.username,
+    )
+    .join(User, User.id == Article.author_id)
+    .where(Article.id == sa.bindparam("id"))
+)
+_TAG_NAMES = (
+    sa.select(Tag.name)
+    .join(article_tags, article_tags.c.tag_id == Tag.id)
+    .where(article_tags.c.article_id == sa.bindparam("id"))
+    .order_by(Tag.name)
+)
+
+
+def read_article(article_id: int) -> Reading | None:
+    """Return an article for its page, whatever its state, or None."""
+    if not 0 < article_id <= MAX_ID:
+        return None
+    with db.engine.connect() as connection:
+        row = connection.execute(_READING, {"id": article_id}).first()
+        if row is None:
+            return None
+        tags = list(connection.execute(_TAG_NAMES, {"id": article_id}).scalars())
+    return Reading(*row, tags)
 
 
 def get_article(article_id: int) -> Article | None:

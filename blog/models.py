@@ -144,6 +144,14 @@ class Article(db.Model):
         """Tell whether an anonymous reader may see it at this instant."""
         return self.is_live and self.published_at is not None and self.published_at <= now
 
+    @property
+    def author_name(self) -> str:
+        return self.author.username
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [tag.name for tag in self.tags]
+
 
 class HijriMonthStart(db.Model):
     """A local moon-sighting decision: Hijri month `month` of `year` starts on `starts_on`."""

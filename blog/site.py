@@ -12,7 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, render_template, request
+from markupsafe import Markup
 
 from . import articles, counts, dates
 from .extensions import cache, db
@@ -45,7 +46,7 @@ def init_app(app: Flask) -> None:
         "count": dates.format_count,
     }
     app.jinja_env.filters.update(filters)
-    app.jinja_env.globals.update(masthead=masthead, now=now)
+    app.jinja_env.globals.update(masthead=masthead, masthead_html=masthead_html, now=now)
     app.before_request(_start_request)
 
 
@@ -134,6 +135,17 @@ def masthead() -> Masthead:
         cache.set(key, cached)
     memo["masthead"] = cached
     return cached
+
+
+def masthead_html() -> Markup:
+    """Return the masthead rendered, rendering it once per masthead in each process."""
+    shown = masthead()
+    key = (content_version(), shown.today, shown.valid_until, request.script_root)
+    last = current_app.extensions.get("blog.masthead_html")
+    if last is None or last[0] != key:
+        last = (key, Markup(render_template("_partials/_masthead.html", m=shown)))
+        current_app.extensions["blog.masthead_html"] = last
+    return last[1]
 
 
 def _build_masthead(today: date, tz: ZoneInfo, instant: datetime) -> Masthead:

@@ -7,7 +7,6 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from .. import articles
-from ..models import Article
 from ..pagecache import cached_page
 from ..site import now
 
@@ -20,7 +19,7 @@ bp = Blueprint("article", __name__)
 @cached_page
 def show(article_id: int, slug: str | None = None) -> str | Response:
     """Show an article; a wrong or missing slug redirects to the canonical URL."""
-    article = articles.get_article(article_id)
+    article = articles.read_article(article_id)
     if article is None or not _may_read(article):
         abort(404)
     if slug != article.slug:
@@ -28,7 +27,7 @@ def show(article_id: int, slug: str | None = None) -> str | Response:
     return render_template("article/show.html", article=article)
 
 
-def _may_read(article: Article) -> bool:
+def _may_read(article: articles.Reading) -> bool:
     if article.is_visible(now()):
         return True
     # Drafts, scheduled and trashed articles: only for those who may edit them.
