@@ -35,7 +35,8 @@ class LocalCache(BaseCache):
 
     def _expires(self, timeout: int | None) -> float:
         seconds = self.default_timeout if timeout is None else timeout
-        return time.monotonic() + seconds if seconds > 0 else math.inf
+        # As in cachelib: 0 means for ever.
+        return math.inf if seconds == 0 else time.monotonic() + seconds
 
     def get(self, key: str) -> Any:
         with self._lock:
