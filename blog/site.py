@@ -6,9 +6,11 @@ dates.py with the site's zone and calendar.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -162,6 +164,52 @@ def _build_masthead(today: date, tz: ZoneInfo, instant: datetime) -> Masthead:
         valid_until = min(valid_until, upcoming)
     line = dates.masthead_line(today, calendar())
     return Masthead(today, line, strip, articles.total(instant), valid_until)
+
+
+@dataclass(frozen=True)
+class Teaser:
+    """A listing entry with its link and dates already formatted."""
+
+    url: str
+    title: str
+    summary: str
+    author_name: str
+    published_iso: str
+    published_label: str
+    hijri_label: str
+
+
+# werkzeug's PathConverter quoting, so article_path() gives exactly what url_for() would.
+_PATH_SAFE = "!$&'()*+,/:;=@"
+
+
+def article_path(article_id: int, slug: str) -> str:
+    """Return an article's URL path without url_for (called for every teaser on a page)."""
+    return f"{request.script_root}/article/{article_id}/{quote(slug, safe=_PATH_SAFE)}"
+
+
+def teasers(rows: Iterable[Any]) -> list[Teaser]:
+    """Turn listing rows into teasers: one zone conversion each, one Hijri date per day."""
+    tz, hijri = zone(), calendar()
+    hijri_by_day: dict[date, str] = {}
+    shown = []
+    for row in rows:
+        local = dates.to_local(row.published_at, tz)
+        day = local.date()
+        if day not in hijri_by_day:
+            hijri_by_day[day] = dates.hijri_label(day, hijri)
+        shown.append(
+            Teaser(
+                url=article_path(row.id, row.slug),
+                title=row.title,
+                summary=row.summary,
+                author_name=row.author_name,
+                published_iso=local.isoformat(timespec="seconds"),
+                published_label=dates.datetime_label(local),
+                hijri_label=hijri_by_day[day],
+            )
+        )
+    return shown
 
 
 def template_context() -> dict[str, Any]:

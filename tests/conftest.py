@@ -25,6 +25,11 @@ REQUIRE_ALL = os.environ.get("BLOG_REQUIRE_ALL_TESTS") == "1"
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+# For tests about one database only; PostgreSQL's is empty (skipped) when no server is given.
+SQLITE_ONLY = pytest.mark.parametrize("database_uri", ["sqlite"], indirect=True)
+POSTGRESQL_ONLY = pytest.mark.parametrize(
+    "database_uri", ["postgresql"] if PG_URL else [], indirect=True
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:

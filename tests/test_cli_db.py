@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from flask.testing import FlaskCliRunner
 
 from blog import create_app
 from blog.extensions import db
 from blog.models import Article
 
-SQLITE_ONLY = pytest.mark.parametrize("database_uri", ["sqlite"], indirect=True)
-POSTGRESQL_ONLY = pytest.mark.parametrize(
-    "database_uri",
-    ["postgresql"] if os.environ.get("BLOG_TEST_DATABASE_URL") else [],
-    indirect=True,
-)
+from conftest import POSTGRESQL_ONLY, SQLITE_ONLY
 
 
 class Writer(threading.Thread):

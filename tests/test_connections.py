@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 import blog
 from blog.extensions import db
 
-POSTGRES_ONLY = pytest.mark.parametrize("database_uri", ["postgresql"], indirect=True)
+from conftest import POSTGRESQL_ONLY
 
 
 def _terminate_our_connections(app: Flask) -> int:
@@ -27,7 +27,7 @@ def _terminate_our_connections(app: Flask) -> int:
     return len(rows)
 
 
-@POSTGRES_ONLY
+@POSTGRESQL_ONLY
 def test_a_connection_killed_while_idle_is_replaced(
     app: Flask, client: FlaskClient, make_article, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,11 +7,13 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask import url_for
 
 from blog import create_app
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Article
+from blog.site import article_path
 
 TEASER_LINK = re.compile(r'<article class="teaser">\s*<h2><a href="([^"]+)">([^<]+)</a>')
 REL = re.compile(r'<a rel="(next|prev)" href="([^"]+)"')
@@ -304,3 +306,12 @@ def test_out_of_range_hijri_offset_is_refused(monkeypatch, tmp_path, offset):
     monkeypatch.setenv("BLOG_HIJRI_OFFSET_DAYS", offset)
     with pytest.raises(RuntimeError, match="HIJRI_OFFSET_DAYS"):
         create_app()
+
+
+@pytest.mark.parametrize(
+    "slug", ["rain-in-riyadh", "مطر-في-الرياض", "a b", "100%", "q?x#y", "a/b", "çay-ğü", "x&y=z"]
+)
+def test_teaser_links_are_what_url_for_builds(app, slug):
+    for root in ("", "/news"):
+        with app.test_request_context("/", base_url=f"http://example.org{root}"):
+            assert article_path(42, slug) == url_for("article.show", article_id=42, slug=slug)

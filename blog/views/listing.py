@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from flask import abort, current_app, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from .. import articles
-from ..site import now
+from ..site import now, teasers
 
 
 def page_or_redirect(
@@ -29,4 +30,4 @@ def page_or_redirect(
         return redirect(url_for(endpoint, **values))
     if (before or after) and not page.items:
         abort(404)
-    return page
+    return replace(page, items=teasers(page.items))
