@@ -106,6 +106,8 @@ def _ping_when_idle(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_connection: Any, connection_record: Any, proxy: Any) -> None:
+        if dbapi_connection.closed:  # the driver already saw it fail
+            raise sa.exc.DisconnectionError("connection closed")
         since = connection_record.info.get("idle_since")
         if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
             return
