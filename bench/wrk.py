@@ -1,0 +1,74 @@
+"""Run wrk with bench/urls.lua and read the summary line its done() hook prints."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import BENCH
+
+WRK = "/usr/bin/wrk"
+SCRIPT = BENCH / "urls.lua"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The wrk options shared by every run."""
+
+    threads: int
+    connections: int
+    duration: int
+
+    def describe(self) -> str:
+        return f"wrk -t{self.threads} -c{self.connections} -d{self.duration}s --latency"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one wrk run measured."""
+
+    requests: int
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    failed: int  # HTTP status above 399 (wrk's "Non-2xx or 3xx responses")
+    socket_errors: int  # connect, read, write errors and timeouts
+
+
+def run(base_url: str, urls: Path, settings: Settings, duration: int | None = None) -> Result:
+    """Load base_url with the paths listed in `urls` (a random one per request)."""
+    seconds = settings.duration if duration is None else duration
+    command = [
+        WRK,
+        f"-t{settings.threads}",
+        f"-c{settings.connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(SCRIPT),
+        base_url,
+        "--",
+        str(urls),
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
+    match = re.search(r"^BENCH_JSON (\{.*\})$", done.stdout, re.MULTILINE)
+    if done.returncode != 0 or match is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    data = json.loads(match[1])
+    return Result(
+        requests=data["requests"],
+        rps=data["requests"] / (data["duration_us"] / 1e6),
+        p50_ms=data["p50_us"] / 1000,
+        p90_ms=data["p90_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        max_ms=data["max_us"] / 1000,
+        failed=data["status"],
+        socket_errors=data["connect"] + data["read"] + data["write"] + data["timeout"],
+    )
