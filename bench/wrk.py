@@ -40,6 +40,21 @@ class Result:
     socket_errors: int  # connect, read, write errors and timeouts
 
 
+def mean(results: list[Result]) -> Result:
+    """Average several runs of the same load (counts of requests and errors are summed)."""
+    n = len(results)
+    return Result(
+        requests=sum(r.requests for r in results),
+        rps=sum(r.rps for r in results) / n,
+        p50_ms=sum(r.p50_ms for r in results) / n,
+        p90_ms=sum(r.p90_ms for r in results) / n,
+        p99_ms=sum(r.p99_ms for r in results) / n,
+        max_ms=max(r.max_ms for r in results),
+        failed=sum(r.failed for r in results),
+        socket_errors=sum(r.socket_errors for r in results),
+    )
+
+
 def run(base_url: str, urls: Path, settings: Settings, duration: int | None = None) -> Result:
     """Load base_url with the paths listed in `urls` (a random one per request)."""
     seconds = settings.duration if duration is None else duration
