@@ -1,36 +1,146 @@
 """Whole-page caching for anonymous readers, with the HTTP validators that go with it.
 
 A reader's page depends on the content (the content version moves with every write), on
-the local day and on which scheduled articles are due (the masthead's `valid_until`). Both
-go into the page's ETag and cache key, so a cached page is never stale: the key changes
-the moment the page could. Signed-in users always get a fresh, uncached page.
+the local day and on which scheduled articles are due (the masthead's `valid_until`). The
+version is part of the cache key and both are in the ETag; an entry is not used past its
+`valid_until`, so a cached page is never stale. Signed-in users always get a fresh page.
+
+Cached pages are answered by WSGI middleware before Flask sees the request: a hit costs a
+read of the version and a cache look-up, not a trip through the framework.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, make_response, request
 from flask_login import current_user
+from werkzeug.http import parse_etags
 
-from . import site
-from .extensions import cache
+from . import counts, dates, site
+from .extensions import cache, db
 
 YEAR = 365 * 24 * 3600
 
 
 def init_app(app: Flask) -> None:
-    """Give static URLs a content hash and the cache headers that hash allows."""
+    """Serve cached reader pages before Flask; give static URLs a content hash."""
+    app.wsgi_app = CachedPages(app, app.wsgi_app)  # type: ignore[method-assign]
     app.url_defaults(_hash_static_urls)
     app.after_request(_static_headers)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A reader's page as it was sent, headers included, and how long it stays true."""
+
+    etag: str
+    valid_until: float  # a POSIX timestamp: local midnight or the next scheduled article
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def _key(version: int, environ: dict[str, Any]) -> str:
+    """One page of one site: the content version, where it was asked for and how."""
+    return (
+        f"page:{version}:{environ.get('wsgi.url_scheme')}://{environ.get('HTTP_HOST')}"
+        f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}"
+        f"?{environ.get('QUERY_STRING', '')}"
+    )
+
+
+class CachedPages:
+    """WSGI middleware answering a cookieless GET from the page cache, Flask untouched.
+
+    A page cached for anonymous readers (see `cached_page`) is stored whole, its headers
+    included, under the content version it was made from; the entry knows when its
+    masthead would change. A hit costs one read of the version and one cache look-up,
+    and answers 304 when the reader already holds that version.
+    """
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Any]) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self._engine: Any = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if (
+            environ.get("REQUEST_METHOD") == "GET"
+            and "HTTP_COOKIE" not in environ
+            # The day counts are made for this process's zone (see site.ensure_counts).
+            and self.app.extensions.get("blog.counts_zone") == self.app.config["TIMEZONE"]
+        ):
+            entry = self._cached(environ)
+            if entry is not None:
+                if entry.etag in _if_none_match(environ):
+                    kept = [h for h in entry.headers if h[0] not in _BODY_HEADERS]
+                    start_response("304 NOT MODIFIED", kept)
+                    return []
+                start_response(entry.status, entry.headers)
+                return [entry.body]
+        return self._render(environ, start_response)
+
+    def _backend(self) -> Any:
+        return self.app.extensions["cache"][cache]
+
+    def _cached(self, environ: dict[str, Any]) -> Entry | None:
+        if self._engine is None:
+            with self.app.app_context():
+                self._engine = db.engine
+        return _lookup(self._backend(), counts.content_version(self._engine), environ)
+
+    def _render(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """Let Flask answer; keep the page whole when `cached_page` marked it cacheable."""
+        sent: list[Any] = []
+
+        def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            sent[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        body = self.wsgi_app(environ, keep)
+        marked = environ.get(ENTRY_MARK)
+        if marked is None or not sent or not sent[0].startswith("200 "):
+            return body
+        try:
+            content = b"".join(body)
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+        version, etag, valid_until = marked
+        lifetime = min(
+            valid_until - dates.utcnow().timestamp(), self.app.config["PAGE_CACHE_SECONDS"]
+        )
+        if lifetime >= 1:
+            entry = Entry(etag, valid_until, sent[0], list(sent[1]), content)
+            self._backend().set(_key(version, environ), entry, timeout=int(lifetime))
+        return [content]
+
+
+# Where cached_page tells the middleware that the page may be kept, and under what.
+ENTRY_MARK = "blog.page_entry"
+_BODY_HEADERS = ("Content-Type", "Content-Length")
+
+
+def _lookup(backend: Any, version: int, environ: dict[str, Any]) -> Entry | None:
+    entry: Entry | None = backend.get(_key(version, environ))
+    if entry is None or entry.valid_until <= dates.utcnow().timestamp():
+        return None
+    return entry
+
+
+def _if_none_match(environ: dict[str, Any]) -> Any:
+    header = environ.get("HTTP_IF_NONE_MATCH")
+    return parse_etags(header) if header else ()
+
+
 def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Serve a reader's page from the cache and answer 304 when the reader has it already."""
+    """Cache a reader's page whole and answer 304 when the reader has it already."""
 
     @wraps(view)
     def wrapper(**kwargs: Any) -> Any:
@@ -40,16 +150,16 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
         etag = f"{site.content_version()}-{int(masthead.valid_until.timestamp())}"
         if request.if_none_match.contains(etag):
             return _validated(Response(status=304), etag)
-        key = f"page:{etag}:{request.full_path}"
-        body = cache.get(key)
-        if body is not None:
-            return _validated(Response(body, mimetype="text/html"), etag)
+        # A reader with some cookie but not signed in: Flask saw it, the cache still serves.
+        backend = current_app.extensions["cache"][cache]
+        entry = _lookup(backend, site.content_version(), request.environ)
+        if entry is not None:
+            return Response(entry.body, status=entry.status, headers=entry.headers)
         response = make_response(view(**kwargs))
         if response.status_code == 200:
-            lifetime = (masthead.valid_until - site.now()).total_seconds()
-            timeout = max(1, min(int(lifetime), current_app.config["PAGE_CACHE_SECONDS"]))
-            cache.set(key, response.get_data(as_text=True), timeout=timeout)
             _validated(response, etag)
+            valid_until = masthead.valid_until.timestamp()
+            request.environ[ENTRY_MARK] = (site.content_version(), etag, valid_until)
         return response
 
     return wrapper

@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from blog import dates
+from blog.extensions import db
+from blog.models import Article
 
 
 def test_reader_pages_answer_304_until_something_changes(client, make_article):
@@ -80,3 +84,52 @@ def test_signed_in_pages_are_never_stored(app, client, make_user, make_article):
 
     client.delete_cookie("session")
     assert client.get(f"/article/{draft.id}/{draft.slug}").status_code == 404
+
+
+SENT_HEADERS = (
+    "Content-Type",
+    "ETag",
+    "Cache-Control",
+    "Vary",
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "Referrer-Policy",
+)
+
+
+def _retitle_behind_the_apps_back(app, article_id, title):
+    """Change a row without the app's write path, so the content version does not move."""
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(
+            sa.update(Article.__table__).where(Article.id == article_id).values(title=title)
+        )
+
+
+def test_a_cached_page_is_sent_whole_as_it_was_rendered(app, client, make_article):
+    article = make_article(title="Kept whole")
+    url = f"/article/{article.id}/{article.slug}"
+    rendered = client.get(url)
+    _retitle_behind_the_apps_back(app, article.id, "Changed underneath")
+    cached = client.get(url)
+    assert cached.status_code == 200
+    assert cached.data == rendered.data  # served from the cache, not rendered again
+    for header in SENT_HEADERS:
+        assert cached.headers[header] == rendered.headers[header], header
+    not_modified = client.get(url, headers={"If-None-Match": rendered.headers["ETag"]})
+    assert not_modified.status_code == 304 and not_modified.data == b""
+    assert not_modified.headers["ETag"] == rendered.headers["ETag"]
+    assert "nosniff" in not_modified.headers["X-Content-Type-Options"]
+
+
+def test_a_reader_with_an_unrelated_cookie_is_served_from_the_cache(app, client, make_article):
+    article = make_article(title="For everyone")
+    url = f"/article/{article.id}/{article.slug}"
+    rendered = client.get(url)
+    _retitle_behind_the_apps_back(app, article.id, "Changed underneath")
+    client.set_cookie("theme", "dark")
+    cached = client.get(url)
+    assert cached.status_code == 200
+    assert cached.data == rendered.data
+    assert cached.headers["ETag"] == rendered.headers["ETag"]
+    assert cached.headers["Cache-Control"] == rendered.headers["Cache-Control"]
