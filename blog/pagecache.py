@@ -93,7 +93,10 @@ class CachedPages:
         if self._engine is None:
             with self.app.app_context():
                 self._engine = db.engine
-        return _lookup(self._backend(), counts.content_version(self._engine), environ)
+        version = counts.content_version(self._engine)
+        # A miss goes on to Flask: the page is made from this version, not a second read.
+        environ[site.VERSION_READ] = version
+        return _lookup(self._backend(), version, environ)
 
     def _render(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         """Let Flask answer; keep the page whole when `cached_page` marked it cacheable."""
@@ -150,11 +153,12 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
         etag = f"{site.content_version()}-{int(masthead.valid_until.timestamp())}"
         if request.if_none_match.contains(etag):
             return _validated(Response(status=304), etag)
-        # A reader with some cookie but not signed in: Flask saw it, the cache still serves.
-        backend = current_app.extensions["cache"][cache]
-        entry = _lookup(backend, site.content_version(), request.environ)
-        if entry is not None:
-            return Response(entry.body, status=entry.status, headers=entry.headers)
+        if site.VERSION_READ not in request.environ:
+            # A reader with some cookie but not signed in: the middleware let it through.
+            backend = current_app.extensions["cache"][cache]
+            entry = _lookup(backend, site.content_version(), request.environ)
+            if entry is not None:
+                return Response(entry.body, status=entry.status, headers=entry.headers)
         response = make_response(view(**kwargs))
         if response.status_code == 200:
             _validated(response, etag)

@@ -79,12 +79,17 @@ def now() -> datetime:
     return memo["now"]
 
 
+# Where the page cache leaves the content version it read before passing a request on.
+VERSION_READ = "blog.content_version"
+
+
 def content_version() -> int:
     """Return the content version, read once per request."""
     memo = _memo()
     if "content_version" not in memo:
+        read = request.environ.get(VERSION_READ)  # by the page cache, for this request
         # Not through the ORM session: a page served from the cache needs no session at all.
-        memo["content_version"] = counts.content_version(db.engine)
+        memo["content_version"] = counts.content_version(db.engine) if read is None else read
     return memo["content_version"]
 
 
