@@ -49,6 +49,10 @@ server {{
     listen {listen};
     server_name {server_name};
 
+    # Keep open the files behind hot pages: cached pages and static files alike.
+    open_file_cache max=10000 inactive=30s;
+    open_file_cache_valid 10s;
+
     # Static files have content-hashed URLs (?v=...) and long-lived headers from the app.
     location /static/ {{
         alias {static}/;
