@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from playwright.sync_api import Browser, sync_playwright
 
 from blog import create_app
 from blog.dates import utcnow
@@ -23,6 +24,15 @@ PG_URL = os.environ.get("BLOG_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("BLOG_TEST_REDIS_URL", "")
 REQUIRE_ALL = os.environ.get("BLOG_REQUIRE_ALL_TESTS") == "1"
 CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 PASSWORD = "correct horse battery"
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 # For tests about one database only; PostgreSQL's is empty (skipped) when no server is given.
@@ -224,3 +234,14 @@ def at_local(day_offset: int, hour: int, minute: int, tz_name: str) -> datetime:
     today = utcnow().astimezone(tz).date()
     day = today + timedelta(days=day_offset)
     return local_to_utc(datetime(day.year, day.month, day.day, hour, minute), tz)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

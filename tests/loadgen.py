@@ -796,3 +796,27 @@ def seed_site(
         if result.returncode != 0:
             raise RuntimeError(f"flask articles generate failed:\n{result.stdout}{result.stderr}")
     create_authors(database_url, authors, password)
+
+
+@contextmanager
+def seeded_database(
+    backend: str,
+    folder: Path,
+    tag: str,
+    *,
+    settings: Mapping[str, str],
+    articles: int,
+    authors: Sequence[str],
+    password: str,
+) -> Iterator[str]:
+    """A new database for live servers with generated articles and the given authors."""
+    with live_database(backend, folder / "db", tag) as url:
+        seed_site(
+            url,
+            folder / "seed",
+            settings=settings,
+            articles=articles,
+            authors=authors,
+            password=password,
+        )
+        yield url

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from blog import create_app, dates, publishing
 from blog.extensions import db
@@ -33,15 +33,6 @@ TZ = dates.site_zone(TIMEZONE)
 # A local time yesterday that lies on another UTC day than its local one.
 YESTERDAY_TIME = (23, 50) if TIMEZONE == "Pacific/Honolulu" else (0, 10)
 HIJRI = dates.HijriCalendar()  # the server runs with no offset and no month-start overrides
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 STRIP_ENTRY = re.compile(r"^(\d{2})/(\d{2})/(\d{4}) \((\d+)\)$")
 TOTAL = re.compile(r"^Total: ([\d,]+) articles$")
 EDIT_URL = re.compile(r"/admin/articles/(\d+)/edit$")
@@ -100,17 +91,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GunicornServer]
     with running:
         yield running
     print(running.logs())  # shown only when a test of this module failed
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def new_context(browser: Browser) -> BrowserContext:

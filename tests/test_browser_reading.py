@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from blog import create_app, publishing
 from blog.dates import utcnow
@@ -27,15 +27,6 @@ from servers import GunicornServer, migrated_sqlite
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing")
 
 TIMEZONE = "Asia/Tokyo"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 # Days ago -> local publish times (hh, mm). Times near local midnight are on the other
 # UTC day, so a day archive or strip computed in UTC would count them wrongly.
 SCHEDULE: dict[int, list[tuple[int, int]]] = {
@@ -111,17 +102,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GunicornSer
     with server:
         yield server, per_day
     print(server.logs())  # shown only when a test of this module failed
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def open_page(browser: Browser, width: int = 1280, height: int = 800) -> Page:

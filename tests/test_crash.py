@@ -22,11 +22,10 @@ from loadgen import (
     TIMEOUT,
     Traffic,
     answers,
-    live_database,
     log_alarms,
     masthead_numbers,
     missing_or_wrong,
-    seed_site,
+    seeded_database,
     sqlite_integrity,
     visible_by_day,
     wait_for,
@@ -68,15 +67,15 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
     """A new database with generated articles and four authors."""
-    with live_database(backend, tmp_path / "db", "crash") as url:
-        seed_site(
-            url,
-            tmp_path / "seed",
-            settings=SETTINGS,
-            articles=SEED_ARTICLES,
-            authors=AUTHORS,
-            password=PASSWORD,
-        )
+    with seeded_database(
+        backend,
+        tmp_path,
+        "crash",
+        settings=SETTINGS,
+        articles=SEED_ARTICLES,
+        authors=AUTHORS,
+        password=PASSWORD,
+    ) as url:
         yield url
 
 

@@ -21,11 +21,10 @@ from loadgen import (
     READER_KINDS,
     TIMEOUT,
     Traffic,
-    live_database,
     log_alarms,
     masthead_numbers,
     missing_or_wrong,
-    seed_site,
+    seeded_database,
     visible_by_day,
 )
 
@@ -48,15 +47,15 @@ WORKERS = 4
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A new database with generated articles and four authors."""
-    with live_database(request.param, tmp_path / "db", "load") as url:
-        seed_site(
-            url,
-            tmp_path / "seed",
-            settings=SETTINGS,
-            articles=SEED_ARTICLES,
-            authors=AUTHORS,
-            password=PASSWORD,
-        )
+    with seeded_database(
+        request.param,
+        tmp_path,
+        "load",
+        settings=SETTINGS,
+        articles=SEED_ARTICLES,
+        authors=AUTHORS,
+        password=PASSWORD,
+    ) as url:
         yield url
 
 
