@@ -108,7 +108,9 @@ class CachedPages:
 
         body = self.wsgi_app(environ, keep)
         marked = environ.get(ENTRY_MARK)
-        if marked is None or not sent or not sent[0].startswith("200 "):
+        # Only a GET carries the body: a HEAD's empty one must never be kept as the page.
+        get = environ.get("REQUEST_METHOD") == "GET"
+        if marked is None or not get or not sent or not sent[0].startswith("200 "):
             return body
         try:
             content = b"".join(body)

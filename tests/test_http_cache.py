@@ -133,3 +133,14 @@ def test_a_reader_with_an_unrelated_cookie_is_served_from_the_cache(app, client,
     assert cached.data == rendered.data
     assert cached.headers["ETag"] == rendered.headers["ETag"]
     assert cached.headers["Cache-Control"] == rendered.headers["Cache-Control"]
+
+
+def test_a_head_request_does_not_empty_the_cached_page(client, make_article):
+    make_article(title="Whole page")
+    head = client.head("/")
+    assert head.status_code == 200 and head.data == b""
+    page = client.get("/")
+    assert "Whole page" in page.get_data(as_text=True)
+    assert int(page.headers["Content-Length"]) == len(page.data) > 0
+    again = client.get("/")
+    assert again.data == page.data
