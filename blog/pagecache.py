@@ -46,10 +46,15 @@ class Entry:
     body: bytes
 
 
+# Bumped whenever Entry changes shape, so that after an upgrade no host unpickles an
+# entry another release left in Redis.
+ENTRY_FORMAT = 1
+
+
 def _key(version: int, environ: dict[str, Any]) -> str:
     """One page of one site: the content version, where it was asked for and how."""
     return (
-        f"page:{version}:{environ.get('wsgi.url_scheme')}://{environ.get('HTTP_HOST')}"
+        f"page{ENTRY_FORMAT}:{version}:{environ.get('wsgi.url_scheme')}://{environ.get('HTTP_HOST')}"
         f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}"
         f"?{environ.get('QUERY_STRING', '')}"
     )
