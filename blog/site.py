@@ -48,7 +48,7 @@ def init_app(app: Flask) -> None:
         "count": dates.format_count,
     }
     app.jinja_env.filters.update(filters)
-    app.jinja_env.globals.update(masthead=masthead, masthead_html=masthead_html, now=now)
+    app.jinja_env.globals.update(masthead_html=masthead_html, now=now)
     app.before_request(_start_request)
 
 
