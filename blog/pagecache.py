@@ -18,7 +18,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, make_response, request
+from flask import Flask, Response, current_app, make_response, request, session
 from flask_login import current_user
 from werkzeug.http import parse_etags
 
@@ -154,7 +154,9 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(**kwargs: Any) -> Any:
-        if signed_in():
+        # A session with anything in it (a "Signed out." message waiting, say) makes the
+        # page this visitor's own: neither served from the cache nor kept in it.
+        if signed_in() or session:
             return view(**kwargs)
         masthead = site.masthead()
         etag = f"{site.content_version()}-{int(masthead.valid_until.timestamp())}"

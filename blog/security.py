@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Request, Response, request
+from flask import Flask, Request, Response, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from .pagecache import signed_in
@@ -44,9 +44,10 @@ def _headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     headers.setdefault("X-Frame-Options", "DENY")
-    # A signed-in page may show drafts and forms with tokens: never store it anywhere.
+    # A signed-in page may show drafts and forms with tokens, and a page that set or showed
+    # a message in the visitor's session is theirs alone: never store either anywhere.
     # request.blueprints names the parents too, so nested admin pages (admin.users) count.
-    if {"admin", "auth"}.intersection(request.blueprints) or signed_in():
+    if {"admin", "auth"}.intersection(request.blueprints) or signed_in() or session.modified:
         headers["Cache-Control"] = "private, no-store"
         headers.pop("ETag", None)
         headers.pop("Last-Modified", None)

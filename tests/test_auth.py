@@ -352,3 +352,20 @@ def test_unknown_or_malformed_session_user_is_anonymous(
         assert not is_signed_in(client)
     user_count = db.session.scalar(sa.select(sa.func.count()).select_from(User))
     assert user_count == 0
+
+
+def test_a_sign_out_message_is_shown_once_and_never_cached_for_others(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User], make_article
+) -> None:
+    make_article(title="Front page story")
+    make_user("alice")
+    sign_in(client, "alice")
+    client.post("/auth/logout")
+    home = client.get("/")
+    assert "Signed out." in home.get_data(as_text=True)
+    assert home.headers["Cache-Control"] == "private, no-store"
+    stranger = app.test_client()
+    for _ in range(2):  # the second request would be answered from the page cache
+        page = stranger.get("/").get_data(as_text=True)
+        assert "Front page story" in page and "Signed out." not in page
+    assert "Signed out." not in client.get("/").get_data(as_text=True)
