@@ -74,12 +74,16 @@ def content_version(engine: sa.Engine) -> int:
     try:
         if driver is not None:
             driver.autocommit = True
-        cursor = connection.cursor()
-        cursor.execute(_VERSION_SQL)
-        row = cursor.fetchone()
-        cursor.close()
-        if driver is not None:
-            driver.autocommit = False
+        try:
+            cursor = connection.cursor()
+            cursor.execute(_VERSION_SQL)
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            # Back in the pool it must open transactions again, even after a failed read:
+            # the next request's writes depend on it.
+            if driver is not None and not driver.closed:
+                driver.autocommit = False
     finally:
         connection.close()
     return int(row[0]) if row else 0

@@ -8,6 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import blog
+from blog import counts
 from blog.extensions import db
 
 from conftest import POSTGRESQL_ONLY
@@ -42,3 +43,19 @@ def test_a_connection_killed_while_idle_is_replaced(
     shown = client.get(f"/article/{article.id}/{article.slug}")
     assert shown.status_code == 200
     assert "Still here after the restart" in shown.get_data(as_text=True)
+
+
+@POSTGRESQL_ONLY
+def test_a_failed_version_read_hands_back_a_transactional_connection(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(counts, "_VERSION_SQL", "SELECT number FROM no_such_table")
+    with app.app_context():
+        engine = db.engine
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            counts.content_version(engine)
+        connection = engine.raw_connection()  # the pool hands back the same connection
+        try:
+            assert connection.driver_connection.autocommit is False
+        finally:
+            connection.close()
