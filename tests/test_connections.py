@@ -1,4 +1,4 @@
-"""Server connections: a dead pooled connection is replaced before a reader's request uses it."""
+"""Server connections: dead ones are replaced before use, a failed read hands back a sound one."""
 
 from __future__ import annotations
 
