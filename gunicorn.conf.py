@@ -21,8 +21,6 @@ loglevel = os.environ.get("BLOG_LOG_LEVEL", "info")
 
 def post_fork(server, worker):
     """Give each worker its own database connections: none may cross a fork."""
-    from blog.extensions import db
+    from blog import engines
 
-    app = server.app.wsgi()
-    with app.app_context():
-        db.engine.dispose(close=False)
+    engines.dispose(server.app.wsgi(), close=False)

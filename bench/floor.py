@@ -43,7 +43,7 @@ def create_app() -> Flask:
 def _bind_database(app: Flask) -> None:
     """Register the site's `db` with an unused in-memory database.
 
-    gunicorn.conf.py's post_fork disposes of `db.engine` in every worker, which needs an app
+    gunicorn.conf.py's post_fork disposes of the site's engines in every worker, which needs an app
     that `db` knows; no request of the floor ever touches it.
     """
     from blog.extensions import db

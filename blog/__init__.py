@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import counts, pagecache, security, site
+    from . import counts, engines, pagecache, security, site
     from .extensions import cache, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -61,64 +59,7 @@ def _init_extensions(app: Flask) -> None:
     security.init_app(app)
     pagecache.init_app(app)
     with app.app_context():
-        _connection_events(app)
-
-
-def _connection_events(app: Flask) -> None:
-    """Set up SQLite connections, or check idle server connections before use."""
-    from .extensions import db
-
-    engine = db.engine
-    if engine.dialect.name == "sqlite":
-        _sqlite_pragmas(engine)
-    elif not app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}).get("pool_pre_ping"):
-        _ping_when_idle(engine)
-
-
-def _sqlite_pragmas(engine: sa.Engine) -> None:
-    """Give every SQLite connection WAL, a busy timeout and foreign keys."""
-
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-
-# A server connection used this recently has just proved itself; one idle longer is asked.
-IDLE_PING_SECONDS = 5.0
-
-
-def _ping_when_idle(engine: sa.Engine) -> None:
-    """Replace a dead server connection (after a restart, say) before a request gets it.
-
-    pool_pre_ping would ask the server on every checkout, two more round trips for every
-    page served; under steady traffic connections are seconds old at most, so only a
-    connection that has sat idle is asked, and one that does not answer is replaced.
-    """
-
-    @sa.event.listens_for(engine, "checkin")
-    def _on_checkin(dbapi_connection: Any, connection_record: Any) -> None:
-        connection_record.info["idle_since"] = time.monotonic()
-
-    @sa.event.listens_for(engine, "checkout")
-    def _on_checkout(dbapi_connection: Any, connection_record: Any, proxy: Any) -> None:
-        if dbapi_connection.closed:  # the driver already saw it fail
-            raise sa.exc.DisconnectionError("connection closed")
-        since = connection_record.info.get("idle_since")
-        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
-            return
-        try:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("SELECT 1")
-            cursor.close()
-            dbapi_connection.rollback()
-        except engine.dialect.loaded_dbapi.Error as error:
-            # The pool discards this connection and checks out a new one.
-            raise sa.exc.DisconnectionError(str(error)) from error
+        engines.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

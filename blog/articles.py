@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
+from . import engines
 from .dates import day_bounds, local_date, local_today
 from .extensions import db
 from .models import MAX_ID, Article, DayCount, Tag, User, article_tags
@@ -112,18 +113,6 @@ def _teasers(newest_first: bool) -> sa.Select[Any]:
 NEWEST_FIRST, OLDEST_FIRST = _teasers(True), _teasers(False)
 
 
-def _reader() -> sa.Connection:
-    """A connection for one read statement, without a transaction around it.
-
-    On PostgreSQL a transaction would cost a BEGIN and a ROLLBACK, two more round trips
-    than the read itself; one statement sees one consistent snapshot anyway.
-    """
-    connection = db.engine.connect()
-    if connection.dialect.name == "sqlite":
-        return connection  # SQLite begins nothing before a read, and resetting costs more
-    return connection.execution_options(isolation_level="AUTOCOMMIT")
-
-
 EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 
 
@@ -144,7 +133,7 @@ def listing(
     upper = now if end is None else min(now, end - timedelta(microseconds=1))
     lower = EARLIEST if start is None else start
     # A plain connection: a listing reads rows, it needs no ORM session.
-    with _reader() as connection:
+    with engines.reader().connect() as connection:
         if after is None:
             if before is not None:
                 upper = min(upper, before.published_at)
@@ -213,7 +202,7 @@ def read_article(article_id: int) -> Reading | None:
     """Return an article for its page, whatever its state, or None."""
     if not 0 < article_id <= MAX_ID:
         return None
-    with _reader() as connection:
+    with engines.reader().connect() as connection:
         rows = connection.execute(_READING, {"id": article_id}).all()
     if not rows:
         return None

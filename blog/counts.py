@@ -64,26 +64,19 @@ _VERSION_SQL = f"SELECT number FROM site_state WHERE key = '{CONTENT_VERSION}'"
 
 
 def content_version(engine: sa.Engine) -> int:
-    """Return the number that changes whenever anything shown to readers changes."""
+    """Return the number that changes whenever anything shown to readers changes.
+
+    Pass the readers' engine (engines.reader()): on PostgreSQL its connections read outside
+    a transaction.
+    """
     # Read on every page view, cached or not: a bare pooled DBAPI cursor is several times
     # cheaper than a Core or ORM statement, and the SQL has no parameters to adapt.
     connection = engine.raw_connection()
-    # psycopg would open a transaction for the read and the pool would roll it back after:
-    # two more round trips to the server than the read itself.
-    driver = connection.driver_connection if engine.dialect.name == "postgresql" else None
     try:
-        if driver is not None:
-            driver.autocommit = True
-        try:
-            cursor = connection.cursor()
-            cursor.execute(_VERSION_SQL)
-            row = cursor.fetchone()
-            cursor.close()
-        finally:
-            # Back in the pool it must open transactions again, even after a failed read:
-            # the next request's writes depend on it.
-            if driver is not None and not driver.closed:
-                driver.autocommit = False
+        cursor = connection.cursor()
+        cursor.execute(_VERSION_SQL)
+        row = cursor.fetchone()
+        cursor.close()
     finally:
         connection.close()
     return int(row[0]) if row else 0

@@ -22,8 +22,8 @@ from flask import Flask, Response, current_app, make_response, request, session
 from flask_login import current_user
 from werkzeug.http import parse_etags
 
-from . import counts, dates, site
-from .extensions import cache, db
+from . import counts, dates, engines, site
+from .extensions import cache
 
 YEAR = 365 * 24 * 3600
 
@@ -97,7 +97,7 @@ class CachedPages:
     def _cached(self, environ: dict[str, Any]) -> Entry | None:
         if self._engine is None:
             with self.app.app_context():
-                self._engine = db.engine
+                self._engine = engines.reader()
         version = counts.content_version(self._engine)
         # A miss goes on to Flask: the page is made from this version, not a second read.
         environ[site.VERSION_READ] = version

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, render_template, request
 from markupsafe import Markup
 
-from . import articles, counts, dates
+from . import articles, counts, dates, engines
 from .extensions import cache, db
 from .models import HijriMonthStart
 
@@ -89,7 +89,7 @@ def content_version() -> int:
     if "content_version" not in memo:
         read = request.environ.get(VERSION_READ)  # by the page cache, for this request
         # Not through the ORM session: a page served from the cache needs no session at all.
-        memo["content_version"] = counts.content_version(db.engine) if read is None else read
+        memo["content_version"] = counts.content_version(engines.reader()) if read is None else read
     return memo["content_version"]
 
 

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from playwright.sync_api import Browser, sync_playwright
 
-from blog import create_app
+from blog import create_app, engines
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Article, User
@@ -162,7 +162,7 @@ def make_app(database_uri: str, tmp_path: Path) -> Iterator[Callable[..., Flask]
     for app in apps:
         with app.app_context():
             db.session.remove()
-            db.engine.dispose()
+        engines.dispose(app)
 
 
 @pytest.fixture

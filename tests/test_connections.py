@@ -1,4 +1,4 @@
-"""Server connections: dead ones are replaced before use, a failed read hands back a sound one."""
+"""Server connections: dead ones are replaced before use; reads and writes use their own."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-import blog
-from blog import counts
+from blog import engines
 from blog.extensions import db
 
 from conftest import POSTGRESQL_ONLY
@@ -36,7 +35,7 @@ def test_a_connection_killed_while_idle_is_replaced(
     assert client.get("/").status_code == 200
     assert _terminate_our_connections(app) >= 1
     # Every pooled connection now counts as idle long enough to be asked first.
-    monkeypatch.setattr(blog, "IDLE_PING_SECONDS", 0.0)
+    monkeypatch.setattr(engines, "IDLE_PING_SECONDS", 0.0)
     home = client.get("/")
     assert home.status_code == 200
     assert "Still here after the restart" in home.get_data(as_text=True)
@@ -46,16 +45,18 @@ def test_a_connection_killed_while_idle_is_replaced(
 
 
 @POSTGRESQL_ONLY
-def test_a_failed_version_read_hands_back_a_transactional_connection(
-    app: Flask, monkeypatch: pytest.MonkeyPatch
+def test_reads_run_outside_transactions_and_writes_inside_them(
+    app: Flask, client: FlaskClient, make_article
 ) -> None:
-    monkeypatch.setattr(counts, "_VERSION_SQL", "SELECT number FROM no_such_table")
+    make_article(title="Read on its own connection")
+    assert "Read on its own connection" in client.get("/").get_data(as_text=True)
     with app.app_context():
-        engine = db.engine
-        with pytest.raises(psycopg.errors.UndefinedTable):
-            counts.content_version(engine)
-        connection = engine.raw_connection()  # the pool hands back the same connection
-        try:
-            assert connection.driver_connection.autocommit is False
-        finally:
-            connection.close()
+        with engines.reader().connect() as reading:
+            driver = reading.connection.driver_connection
+            assert driver.autocommit is True
+            plans = driver.execute("SHOW plan_cache_mode").fetchone()[0]
+            assert plans == "force_generic_plan"
+        with db.engine.connect() as writing:
+            driver = writing.connection.driver_connection
+            assert driver.autocommit is False
+            assert driver.execute("SHOW plan_cache_mode").fetchone()[0] == "auto"

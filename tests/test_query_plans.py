@@ -32,9 +32,9 @@ def _plan(statement: sa.Select[Any], params: dict[str, Any]) -> str:
             )
             rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", values)
             return "\n".join(str(row[-1]) for row in rows)
-        # The plan a prepared statement settles on (psycopg prepares after a few runs): one
-        # that knows no parameter values. Alternatives are made prohibitively dear, so a Sort
-        # left in the plan means the index cannot give the rows in order.
+        # The readers' engine uses generic plans (see engines.py): plans that know no
+        # parameter values. Alternatives are made prohibitively dear, so a Sort left in the
+        # plan means the index cannot give the rows in order.
         names = re.findall(r"%\((\w+)\)s", str(compiled))
         numbered = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m[1]) + 1}", str(compiled))
         driver = connection.connection.driver_connection

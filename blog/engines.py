@@ -1,0 +1,118 @@
+"""Database connections: SQLite's pragmas, idle checks, and the readers' own connections.
+
+Writes go through the ORM session on `db.engine`, one transaction each. On PostgreSQL the
+statements readers' pages are made of (the content version, an article, a listing page) run
+on a second engine whose connections stay in autocommit and reuse one plan per statement:
+
+- autocommit, because a transaction around one read costs a BEGIN and a ROLLBACK, two more
+  round trips than the read, and switching a pooled connection in and out of autocommit
+  costs the driver a little on every page;
+- one generic plan, because the planner would otherwise plan a listing afresh on every
+  execution (its custom plans look cheaper on paper), which costs more than running it.
+  tests/test_query_plans.py checks the generic plans these statements get.
+
+On SQLite a read begins no transaction and plans are cheap, so readers use `db.engine`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from .extensions import db
+
+READER = "blog.reader_engine"
+
+
+def init_app(app: Flask) -> None:
+    """Set up the app's connections (inside an app context)."""
+    engine = db.engine
+    options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
+    if engine.dialect.name == "sqlite":
+        _sqlite_pragmas(engine)
+        return
+    reader = _reader_engine(engine, options)
+    app.extensions[READER] = reader
+    if not options.get("pool_pre_ping"):
+        _ping_when_idle(engine)
+        _ping_when_idle(reader)
+
+
+def reader() -> sa.Engine:
+    """Return the engine for readers' single-statement reads (see the module's note)."""
+    return current_app.extensions.get(READER) or db.engine
+
+
+def dispose(app: Flask, close: bool = True) -> None:
+    """Let go of every pooled connection; close=False after a fork, as SQLAlchemy advises."""
+    with app.app_context():
+        db.engine.dispose(close=close)
+    reader_engine = app.extensions.get(READER)
+    if reader_engine is not None:
+        reader_engine.dispose(close=close)
+
+
+def _reader_engine(engine: sa.Engine, options: dict[str, Any]) -> sa.Engine:
+    connect_args = dict(options.get("connect_args", {}))
+    server_options = connect_args.get("options", "")
+    connect_args["options"] = f"{server_options} -c plan_cache_mode=force_generic_plan".strip()
+    return sa.create_engine(
+        engine.url,
+        **{
+            **options,
+            "isolation_level": "AUTOCOMMIT",
+            # Nothing to roll back on an autocommit connection.
+            "pool_reset_on_return": None,
+            "connect_args": connect_args,
+        },
+    )
+
+
+def _sqlite_pragmas(engine: sa.Engine) -> None:
+    """Give every SQLite connection WAL, a busy timeout and foreign keys."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+# A server connection used this recently has just proved itself; one idle longer is asked.
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: sa.Engine) -> None:
+    """Replace a dead server connection (after a restart, say) before a request gets it.
+
+    pool_pre_ping would ask the server on every checkout, two more round trips for every
+    page served; under steady traffic connections are seconds old at most, so only a
+    connection that has sat idle is asked, and one that does not answer is replaced.
+    """
+
+    @sa.event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, connection_record: Any) -> None:
+        connection_record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, connection_record: Any, proxy: Any) -> None:
+        if dbapi_connection.closed:  # the driver already saw it fail
+            raise sa.exc.DisconnectionError("connection closed")
+        since = connection_record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            if not dbapi_connection.autocommit:
+                dbapi_connection.rollback()
+        except engine.dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and checks out a new one.
+            raise sa.exc.DisconnectionError(str(error)) from error
