@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,9 @@ def _init_extensions(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "blog")
     limiter.init_app(app)
-    # Only per-view limits are used, and their decorator checks them; the app-wide check
-    # would walk empty limit lists on every request.
-    hooks = app.before_request_funcs.get(None, [])
-    if limiter._check_request_limit in hooks:
-        hooks.remove(limiter._check_request_limit)
+    _limit_sign_in_only(app)
     login_manager.init_app(app)
+    _lazy_current_user(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     counts.init_app(app)
@@ -60,6 +58,40 @@ def _init_extensions(app: Flask) -> None:
     pagecache.init_app(app)
     with app.app_context():
         engines.init_app(app)
+
+
+def _limit_sign_in_only(app: Flask) -> None:
+    """Run the rate limiter's hooks for the sign-in blueprint only: its one limited view.
+
+    The limits are per view, checked by their decorator; app-wide, the limiter would walk
+    empty limit lists before every request and settle deductions after it on every page.
+    """
+    from .extensions import limiter
+
+    def ours(hook: Any) -> bool:
+        owner = hook.args[0] if isinstance(hook, partial) and hook.args else None
+        return limiter in (owner, getattr(hook, "__self__", None))
+
+    before = app.before_request_funcs[None]
+    before[:] = [hook for hook in before if not ours(hook)]
+    for registry in (app.after_request_funcs, app.teardown_request_funcs):
+        hooks = registry[None]
+        registry["auth"].extend(hook for hook in hooks if ours(hook))
+        hooks[:] = [hook for hook in hooks if not ours(hook)]
+
+
+def _lazy_current_user(app: Flask) -> None:
+    """Give templates current_user as a proxy, loaded only by the pages that ask for it.
+
+    Flask-Login's context processor loads the user for every template rendered, readers'
+    pages included, which never show who is signed in.
+    """
+    from flask_login import current_user
+    from flask_login.utils import _user_context_processor
+
+    processors = app.template_context_processors[None]
+    processors[:] = [p for p in processors if p is not _user_context_processor]
+    app.jinja_env.globals["current_user"] = current_user
 
 
 def _register_blueprints(app: Flask) -> None:

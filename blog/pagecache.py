@@ -18,7 +18,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, make_response, request, session
+from flask import Flask, Response, current_app, make_response, request, session, url_for
 from flask_login import current_user
 from werkzeug.http import parse_etags
 
@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     app.wsgi_app = CachedPages(app, app.wsgi_app)  # type: ignore[method-assign]
     app.url_defaults(_hash_static_urls)
     app.after_request(_static_headers)
+    app.jinja_env.globals["static_url"] = static_url
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,15 @@ def _validated(response: Response, etag: str) -> Response:
     response.headers["Cache-Control"] = f"public, max-age=0, s-maxage={shared}, must-revalidate"
     response.vary.add("Cookie")
     return response
+
+
+def static_url(filename: str) -> str:
+    """Return a static file's content-hashed URL, built once per file and script root."""
+    urls: dict[tuple[str, str], str] = current_app.extensions.setdefault("blog.static_urls", {})
+    key = (request.script_root, filename)
+    if key not in urls or current_app.debug:
+        urls[key] = url_for("static", filename=filename)
+    return urls[key]
 
 
 def _hash_static_urls(endpoint: str, values: dict[str, Any]) -> None:

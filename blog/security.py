@@ -22,6 +22,13 @@ CSP = "; ".join(
     ]
 )
 
+HEADERS = [
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("X-Frame-Options", "DENY"),
+]
+
 
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session that skips all signing work for cookieless visitors."""
@@ -40,10 +47,8 @@ def init_app(app: Flask) -> None:
 
 def _headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
+    if "Content-Security-Policy" not in headers:
+        headers.extend(HEADERS)
     # A signed-in page may show drafts and forms with tokens, and a page that set or showed
     # a message in the visitor's session is theirs alone: never store either anywhere.
     # request.blueprints names the parents too, so nested admin pages (admin.users) count.

@@ -6,6 +6,7 @@ dates.py with the site's zone and calendar.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -48,7 +49,7 @@ def init_app(app: Flask) -> None:
         "count": dates.format_count,
     }
     app.jinja_env.filters.update(filters)
-    app.jinja_env.globals.update(masthead_html=masthead_html, now=now)
+    app.jinja_env.globals.update(masthead_html=masthead_html, now=now, archive_path=archive_path)
     app.before_request(_start_request)
 
 
@@ -59,9 +60,11 @@ def zone() -> ZoneInfo:
 
 def _memo() -> dict[str, Any]:
     """Values worked out once per request (g outlives a request when a test holds a context)."""
-    if "blog_request" not in g:
+    try:
+        return g.blog_request  # type: ignore[no-any-return]
+    except AttributeError:
         g.blog_request = {}
-    return g.blog_request
+        return g.blog_request  # type: ignore[no-any-return]
 
 
 def _start_request() -> None:
@@ -187,10 +190,34 @@ class Teaser(NamedTuple):
 _PATH_SAFE = "!$&'()*+,/:;=@"
 
 
+# Slugs the site makes itself need no quoting; checking costs less than quoting.
+_PLAIN_SLUG = re.compile(r"[a-z0-9-]*", re.ASCII)
+
+
 def article_path(article_id: int, slug: str, root: str | None = None) -> str:
     """Return an article's URL path without url_for (called for every teaser on a page)."""
     root = request.script_root if root is None else root
-    return f"{root}/article/{article_id}/{quote(slug, safe=_PATH_SAFE)}"
+    if not _PLAIN_SLUG.fullmatch(slug):
+        slug = quote(slug, safe=_PATH_SAFE)
+    return f"{root}/article/{article_id}/{slug}"
+
+
+def article_url(article_id: int, slug: str) -> str:
+    """Return an article's canonical URL, scheme and host included."""
+    return f"{request.host_url[:-1]}{article_path(article_id, slug)}"
+
+
+def archive_path(year: int, month: int | None = None, day: int | None = None) -> str:
+    """Return the path of a year's, a month's or a day's archive without url_for.
+
+    A month page links its thirty-odd days, and url_for costs more than the rest of a link.
+    """
+    path = f"{request.script_root}/archive/{year:04d}/"
+    if month is not None:
+        path += f"{month:02d}/"
+        if day is not None:
+            path += f"{day:02d}/"
+    return path
 
 
 def teasers(rows: Iterable[Any]) -> list[Teaser]:

@@ -13,7 +13,7 @@ from blog import create_app
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Article
-from blog.site import article_path
+from blog.site import archive_path, article_path, article_url
 
 TEASER_LINK = re.compile(r'<article class="teaser">\s*<h2><a href="([^"]+)">([^<]+)</a>')
 REL = re.compile(r'<a rel="(next|prev)" href="([^"]+)"')
@@ -315,3 +315,15 @@ def test_teaser_links_are_what_url_for_builds(app, slug):
     for root in ("", "/news"):
         with app.test_request_context("/", base_url=f"http://example.org{root}"):
             assert article_path(42, slug) == url_for("article.show", article_id=42, slug=slug)
+            external = url_for("article.show", article_id=42, slug=slug, _external=True)
+            assert article_url(42, slug) == external
+
+
+@pytest.mark.parametrize("year", [2, 987, 2026, 9998])
+def test_archive_links_are_what_url_for_builds(app, year):
+    for root in ("", "/news"):
+        with app.test_request_context("/", base_url=f"https://example.org{root}"):
+            assert archive_path(year) == url_for("archive.year", year=year)
+            assert archive_path(year, 3) == url_for("archive.month", year=year, month=3)
+            day = url_for("archive.day", year=year, month=12, day=9)
+            assert archive_path(year, 12, 9) == day
