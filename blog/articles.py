@@ -68,7 +68,7 @@ class Page:
 
 
 # What a teaser shows, read as plain rows: building ORM objects for a listing costs several
-# times the query itself.
+# times the query itself. site.teasers unpacks the rows in this order.
 TEASER = (
     Article.id,
     Article.title,

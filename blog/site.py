@@ -35,7 +35,7 @@ class Masthead:
 
 
 def init_app(app: Flask) -> None:
-    """Register the date filters and the masthead with Jinja."""
+    """Register the date filters, the masthead and the listing macros with Jinja."""
     filters = {
         "datetime_label": datetime_label,
         "hijri_label": hijri_label,
@@ -49,7 +49,12 @@ def init_app(app: Flask) -> None:
         "count": dates.format_count,
     }
     app.jinja_env.filters.update(filters)
-    app.jinja_env.globals.update(masthead_html=masthead_html, now=now, archive_path=archive_path)
+    env = app.jinja_env
+    env.globals.update(masthead_html=masthead_html, now=now, archive_path=archive_path)
+    # The listing macros, loaded once: an {% import %} in each page costs a look-up over
+    # every global on every render.
+    env.globals["teasers"] = env.get_template("_macros/teaser.html").module.teasers  # type: ignore[attr-defined]
+    env.globals["pagination"] = env.get_template("_macros/pagination.html").module
     app.before_request(_start_request)
 
 
@@ -221,24 +226,25 @@ def archive_path(year: int, month: int | None = None, day: int | None = None) ->
 
 
 def teasers(rows: Iterable[Any]) -> list[Teaser]:
-    """Turn listing rows into teasers: one zone conversion each, one Hijri date per day."""
+    """Turn listing rows (articles.TEASER) into teasers: one Hijri date per day shown."""
     tz, hijri, root = zone(), calendar(), request.script_root
     hijri_by_day: dict[date, str] = {}
     shown = []
-    for row in rows:
-        local = dates.to_local(row.published_at, tz)
+    for article_id, title, slug, summary, published_at, author_name in rows:
+        # Stored instants come back aware (models.UTCDateTime): no check needed here.
+        local = published_at.astimezone(tz)
         day = local.date()
         if day not in hijri_by_day:
             hijri_by_day[day] = dates.hijri_label(day, hijri)
         shown.append(
             Teaser(
-                url=article_path(row.id, row.slug, root),
-                title=row.title,
-                summary=row.summary,
-                author_name=row.author_name,
-                published_iso=local.isoformat(timespec="seconds"),
-                published_label=dates.datetime_label(local),
-                hijri_label=hijri_by_day[day],
+                article_path(article_id, slug, root),
+                title,
+                summary,
+                author_name,
+                local.isoformat(timespec="seconds"),
+                dates.datetime_label(local),
+                hijri_by_day[day],
             )
         )
     return shown

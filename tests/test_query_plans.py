@@ -68,7 +68,10 @@ def test_listings_read_the_visible_index_in_order(app: Flask, make_article) -> N
             "edge_id": 10,
             "limit": 21,
         }
+        # SQLite reads a page from the index alone; PostgreSQL from the narrower index.
+        sqlite = db.engine.dialect.name == "sqlite"
+        index = "COVERING INDEX ix_articles_teasers" if sqlite else "ix_articles_visible"
         for statement in (articles.NEWEST_FIRST, articles.OLDEST_FIRST):
             plan = _plan(statement, params)
-            assert "ix_articles_visible" in plan, plan
+            assert index in plan, plan
             assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
