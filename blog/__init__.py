@@ -47,9 +47,9 @@ def _init_extensions(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "blog")
     limiter.init_app(app)
-    _limit_sign_in_only(app)
     login_manager.init_app(app)
     _lazy_current_user(app)
+    _sign_in_hooks_for_auth_only(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     counts.init_app(app)
@@ -60,24 +60,25 @@ def _init_extensions(app: Flask) -> None:
         engines.init_app(app)
 
 
-def _limit_sign_in_only(app: Flask) -> None:
-    """Run the rate limiter's hooks for the sign-in blueprint only: its one limited view.
+def _sign_in_hooks_for_auth_only(app: Flask) -> None:
+    """Run the rate limiter's and Flask-Login's hooks for the auth blueprint only.
 
-    The limits are per view, checked by their decorator; app-wide, the limiter would walk
-    empty limit lists before every request and settle deductions after it on every page.
+    The one rate limit is on the sign-in view, checked by its decorator, and only sign-in
+    and sign-out ask Flask-Login to set or clear its cookie. App-wide, these hooks walked
+    empty limit lists and looked into the session before and after every page.
     """
-    from .extensions import limiter
+    from .extensions import limiter, login_manager
 
-    def ours(hook: Any) -> bool:
+    def theirs(hook: Any) -> bool:
         owner = hook.args[0] if isinstance(hook, partial) and hook.args else None
-        return limiter in (owner, getattr(hook, "__self__", None))
+        return limiter is owner or getattr(hook, "__self__", None) in (limiter, login_manager)
 
     before = app.before_request_funcs[None]
-    before[:] = [hook for hook in before if not ours(hook)]
+    before[:] = [hook for hook in before if not theirs(hook)]
     for registry in (app.after_request_funcs, app.teardown_request_funcs):
         hooks = registry[None]
-        registry["auth"].extend(hook for hook in hooks if ours(hook))
-        hooks[:] = [hook for hook in hooks if not ours(hook)]
+        registry["auth"].extend(hook for hook in hooks if theirs(hook))
+        hooks[:] = [hook for hook in hooks if not theirs(hook)]
 
 
 def _lazy_current_user(app: Flask) -> None:
