@@ -32,15 +32,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import counts, engines, pagecache, security, site
+    from . import counts, engines, pagecache, rediscache, security, site
     from .extensions import cache, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     redis_url = app.config.get("REDIS_URL")
-    app.config.setdefault("CACHE_TYPE", "RedisCache" if redis_url else "blog.localcache.LocalCache")
+    shared = "blog.rediscache.ForgivingRedisCache"
+    app.config.setdefault("CACHE_TYPE", shared if redis_url else "blog.localcache.LocalCache")
     app.config.setdefault("CACHE_REDIS_URL", redis_url)
+    # A Redis that does not answer soon counts as down: pages go on uncached, and sign-in
+    # limits are counted in each process until it is back.
+    timeouts = {"socket_timeout": rediscache.SOCKET_TIMEOUT_SECONDS}
+    timeouts["socket_connect_timeout"] = rediscache.SOCKET_TIMEOUT_SECONDS
+    app.config.setdefault("CACHE_OPTIONS", timeouts)
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", timeouts)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("CACHE_DEFAULT_TIMEOUT", 3600)
     app.config.setdefault("CACHE_KEY_PREFIX", "blog:")
     cache.init_app(app)
