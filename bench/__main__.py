@@ -6,6 +6,8 @@ import argparse
 import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import BENCH, WORK, app_env, label, log, urls, wrk
@@ -96,14 +98,13 @@ def _names(allowed: tuple[str, ...]) -> object:
 
 
 def _measure(backend: str, size: int, args: argparse.Namespace, settings: wrk.Settings) -> Section:
-    """Generate (once), serve and measure one database, then the floor; never raise."""
+    """Generate (once), serve and measure one database beside the floor; never raise."""
     placeholder = Database(backend, size, "", 0.0, "")
     section = Section(placeholder)
     try:
         section.database = ensure(backend, size, args.pg_url)
         section.load.append(load_average())
         _measure_site(section, args, settings)
-        _measure_floor(section, args, settings)  # the second floor run, see _measure_site
         section.load.append(load_average())
     except Exception as error:  # noqa: BLE001 - one failed database must not hide the others
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
@@ -128,32 +129,48 @@ def _measure_site(section: Section, args: argparse.Namespace, settings: wrk.Sett
         files = urls.write(paths, f"{db.backend}-{label(db.size)}")
         mixed = urls.write({"mixed": [p for kind in paths for p in paths[kind]]}, name)["mixed"]
         wrk.run(server.url, mixed, settings, duration=args.warmup * 2)
-        # The machine's speed drifts over minutes: the floor is run before the pages (the
-        # site's workers sit idle meanwhile) and again after them, and the mean is used.
-        _measure_floor(section, args, settings)
-        for kind, path in files.items():
-            result, other = _load(server, path, settings, args.patience, db)
-            section.pages[kind], section.other_cpu[kind] = result, other
-            server.sample_rss()
-            _progress(db, kind, result, len(paths[kind]), other)
+        with _floor_server(section, args, settings) as floor:
+            # The machine's speed drifts over minutes: the floor runs just before each page
+            # kind (the site's workers idle meanwhile, and the floor's during the page), and
+            # each page is judged against the floor run beside it.
+            for kind, path in files.items():
+                section.paired_floor[kind] = _measure_floor(section, floor, args, settings)
+                result, other = _load(server, path, settings, args.patience, db)
+                section.pages[kind], section.other_cpu[kind] = result, other
+                server.sample_rss()
+                _progress(db, kind, result, len(paths[kind]), other)
+            section.floor_rss_kib = floor.peak_rss_kib
         section.site_rss_kib = server.peak_rss_kib
         section.restarts = server.restarts
 
 
-def _measure_floor(section: Section, args: argparse.Namespace, settings: wrk.Settings) -> None:
+@contextmanager
+def _floor_server(
+    section: Section, args: argparse.Namespace, settings: wrk.Settings
+) -> Iterator[Gunicorn]:
+    """Serve the floor app, a page as large as the home page, warmed up."""
     db = section.database
     name = f"floor-{db.backend}-{label(db.size)}"
     env = app_env(db.url, {"BENCH_FLOOR_BYTES": str(section.home_bytes)})
     with Gunicorn(name, "bench.floor:app", env, args.workers) as server:
         server.wait_workers()
-        home = urls.write({"home": ["/"]}, "floor")["home"]
-        wrk.run(server.url, home, settings, duration=args.warmup)
-        result, other = _load(server, home, settings, args.patience, None)
-        section.floor_runs.append(result)
-        section.other_cpu["floor"] = max(other, section.other_cpu.get("floor", 0.0))
-        server.sample_rss()
-        section.floor_rss_kib = max(section.floor_rss_kib, server.peak_rss_kib)
-        _progress(db, "floor", result, 1, other)
+        wrk.run(server.url, _floor_urls(), settings, duration=args.warmup)
+        yield server
+
+
+def _floor_urls() -> Path:
+    return urls.write({"home": ["/"]}, "floor")["home"]
+
+
+def _measure_floor(
+    section: Section, server: Gunicorn, args: argparse.Namespace, settings: wrk.Settings
+) -> wrk.Result:
+    result, other = _load(server, _floor_urls(), settings, args.patience, None)
+    section.floor_runs.append(result)
+    section.other_cpu["floor"] = max(other, section.other_cpu.get("floor", 0.0))
+    server.sample_rss()
+    _progress(section.database, "floor", result, 1, other)
+    return result
 
 
 def _load(

@@ -28,6 +28,7 @@ class Section:
     workers: int = 0
     home_bytes: int = 0
     floor_runs: list[Result] = field(default_factory=list)
+    paired_floor: dict[str, Result] = field(default_factory=dict)  # run just before each page
     pages: dict[str, Result] = field(default_factory=dict)
     site_rss_kib: int = 0
     floor_rss_kib: int = 0
@@ -40,6 +41,10 @@ class Section:
     def floor(self) -> Result | None:
         """The floor's runs averaged (None before the first)."""
         return mean(self.floor_runs) if self.floor_runs else None
+
+    def floor_for(self, kind: str) -> Result | None:
+        """The floor run beside a page kind's (the average if there is none)."""
+        return self.paired_floor.get(kind) or self.floor
 
 
 def render(sections: list[Section], settings: Settings, seconds: float, patience: float) -> str:
@@ -59,8 +64,9 @@ def render(sections: list[Section], settings: Settings, seconds: float, patience
         f"use under 15% of the CPU and repeats a disturbed run once ({patience:.0f} s budget "
         "in all), keeping the quieter one.",
         "- Floor: bench/floor.py, a Flask app answering a fixed page as large as the home "
-        "page, same gunicorn command and settings, run just before the site's pages and "
-        "again just after them; the table shows the mean of the two runs.",
+        "page, same gunicorn command and settings, served beside the site and run just "
+        "before each page kind; each page's ratio is to the floor run beside it (the "
+        "machine's speed drifts over minutes), and the floor row shows their mean.",
         "- Targets (issue 4): requests/s vs floor: home 0.60, article 0.35, day 0.30, month "
         f"and year 0.25; deep listing p50 within {DEEP_P50_TARGET}x page one's (home); "
         f"p99 under {P99_TARGET_MS:.0f} ms everywhere; generate of a million under 5 min.",
@@ -101,7 +107,8 @@ def _page_rows(section: Section) -> list[str]:
         other = _share(section, "floor")
         rows.append(lead + f"| floor | {_numbers(floor)} | {other} | 1.00 | | {_errors(floor)} |")
     for kind, result in section.pages.items():
-        ratio = result.rps / floor.rps if floor and floor.rps else None
+        beside = section.floor_for(kind)
+        ratio = result.rps / beside.rps if beside and beside.rps else None
         target, problems = _judge(kind, result, ratio, section.pages)
         shown = f"{ratio:.2f}" if ratio is not None else "?"
         met = "yes" if not problems else "**no**: " + "; ".join(problems)
