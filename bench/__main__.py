@@ -135,6 +135,8 @@ def _measure_site(section: Section, args: argparse.Namespace, settings: wrk.Sett
             # each page is judged against the floor run beside it.
             for kind, path in files.items():
                 section.paired_floor[kind] = _measure_floor(section, floor, args, settings)
+                # The site sat idle through the floor's run: warm it up on this kind again.
+                wrk.run(server.url, path, settings, duration=args.warmup)
                 result, other = _load(server, path, settings, args.patience, db)
                 section.pages[kind], section.other_cpu[kind] = result, other
                 server.sample_rss()
