@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,11 +25,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import config
 
     config.load(app, test_config)
+    app.url_map.converters["int"] = AsciiIntegerConverter
     _init_extensions(app)
     _register_blueprints(app)
     _register_hooks(app)
     _register_cli(app)
     return app
+
+
+class AsciiIntegerConverter(IntegerConverter):
+    """Werkzeug's int converter, for ASCII digits only: "/archive/٢٠٢٦/" is not a year.
+
+    Python's \\d matches any script's digits, which would give each archive and article a
+    second address that the page cache, the links and search engines all treat as new.
+    """
+
+    regex = r"[0-9]+"
 
 
 def _init_extensions(app: Flask) -> None:

@@ -76,7 +76,7 @@ def content_version(engine: sa.Engine) -> int:
     # times cheaper than a Core or ORM statement, and the SQL has no parameters to adapt.
     connection = engine.raw_connection()
     try:
-        if engine.dialect.name == "postgresql":
+        if engine.dialect.driver == "psycopg":
             return _pg_version(connection.driver_connection)
         cursor = connection.cursor()
         cursor.execute(_VERSION_SQL)

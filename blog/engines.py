@@ -56,19 +56,25 @@ def dispose(app: Flask, close: bool = True) -> None:
 
 
 def _reader_engine(engine: sa.Engine, options: dict[str, Any]) -> sa.Engine:
-    connect_args = dict(options.get("connect_args", {}))
-    server_options = connect_args.get("options", "")
-    connect_args["options"] = f"{server_options} -c plan_cache_mode=force_generic_plan".strip()
-    return sa.create_engine(
+    reader = sa.create_engine(
         engine.url,
         **{
             **options,
             "isolation_level": "AUTOCOMMIT",
             # Nothing to roll back on an autocommit connection.
             "pool_reset_on_return": None,
-            "connect_args": connect_args,
         },
     )
+
+    # A SET, not a startup option: the URL's own options (a search_path, say) stay as they
+    # are, and PgBouncer passes it through.
+    @sa.event.listens_for(reader, "connect")
+    def _generic_plans(dbapi_connection: Any, connection_record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        cursor.close()
+
+    return reader
 
 
 def _sqlite_pragmas(engine: sa.Engine) -> None:

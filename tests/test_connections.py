@@ -60,3 +60,14 @@ def test_reads_run_outside_transactions_and_writes_inside_them(
             driver = writing.connection.driver_connection
             assert driver.autocommit is False
             assert driver.execute("SHOW plan_cache_mode").fetchone()[0] == "auto"
+
+
+@POSTGRESQL_ONLY
+def test_reads_keep_the_options_given_in_the_database_url(make_app, database_uri: str) -> None:
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"{database_uri}?options=-c%20statement_timeout%3D4321")
+    with app.app_context():
+        with engines.reader().connect() as reading:
+            driver = reading.connection.driver_connection
+            assert driver.execute("SHOW statement_timeout").fetchone()[0] == "4321ms"
+            plans = driver.execute("SHOW plan_cache_mode").fetchone()[0]
+            assert plans == "force_generic_plan"

@@ -13,7 +13,7 @@ from blog import create_app
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Article
-from blog.site import archive_path, article_path, article_url
+from blog.site import archive_path, article_path
 
 TEASER_LINK = re.compile(r'<article class="teaser">\s*<h2><a href="([^"]+)">([^<]+)</a>')
 REL = re.compile(r'<a rel="(next|prev)" href="([^"]+)"')
@@ -159,6 +159,11 @@ def test_hidden_articles_are_404_to_visitors(client, make_article):
         "/article/424242/anything",
         "/no/such/page",
         "/archive/2018/02/29/",
+        # Digits of other scripts are not a second address for the same page.
+        "/archive/٢٠١٨/",
+        "/archive/2018/٠٦/",
+        "/archive/2018/06/١٢/",
+        "/article/٥/x",
     ],
 )
 def test_malformed_and_unknown_urls_are_404(client, url):
@@ -315,8 +320,6 @@ def test_teaser_links_are_what_url_for_builds(app, slug):
     for root in ("", "/news"):
         with app.test_request_context("/", base_url=f"http://example.org{root}"):
             assert article_path(42, slug) == url_for("article.show", article_id=42, slug=slug)
-            external = url_for("article.show", article_id=42, slug=slug, _external=True)
-            assert article_url(42, slug) == external
 
 
 @pytest.mark.parametrize("year", [2, 987, 2026, 9998])

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from .. import articles
 from ..pagecache import cached_page
-from ..site import article_url, now
+from ..site import now
 
 bp = Blueprint("article", __name__)
 
@@ -24,8 +24,7 @@ def show(article_id: int, slug: str | None = None) -> str | Response:
         abort(404)
     if slug != article.slug:
         return redirect(url_for("article.show", article_id=article.id, slug=article.slug), 301)
-    canonical = article_url(article.id, article.slug)
-    return render_template("article/show.html", article=article, canonical=canonical)
+    return render_template("article/show.html", article=article)
 
 
 def _may_read(article: articles.Reading) -> bool:
