@@ -34,11 +34,13 @@ def init_app(app: Flask) -> None:
     if engine.dialect.name == "sqlite":
         _sqlite_pragmas(engine)
         return
-    reader = _reader_engine(engine, options)
-    app.extensions[READER] = reader
+    pools = [engine]
+    if engine.dialect.name == "postgresql":
+        app.extensions[READER] = _reader_engine(engine, options)
+        pools.append(app.extensions[READER])
     if not options.get("pool_pre_ping"):
-        _ping_when_idle(engine)
-        _ping_when_idle(reader)
+        for pool in pools:
+            _ping_when_idle(pool)
 
 
 def reader() -> sa.Engine:
