@@ -54,13 +54,14 @@ def _init_extensions(app: Flask) -> None:
     shared = "blog.rediscache.ForgivingRedisCache"
     app.config.setdefault("CACHE_TYPE", shared if redis_url else "blog.localcache.LocalCache")
     app.config.setdefault("CACHE_REDIS_URL", redis_url)
-    # A Redis that does not answer soon counts as down: pages go on uncached, and sign-in
-    # limits are counted in each process until it is back.
-    timeouts = {"socket_timeout": rediscache.SOCKET_TIMEOUT_SECONDS}
-    timeouts["socket_connect_timeout"] = rediscache.SOCKET_TIMEOUT_SECONDS
-    app.config.setdefault("CACHE_OPTIONS", timeouts)
-    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", timeouts)
-    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    if redis_url:
+        # A Redis that does not answer soon counts as down: pages go on uncached, and
+        # sign-in limits are counted in each process until it is back.
+        seconds = rediscache.SOCKET_TIMEOUT_SECONDS
+        timeouts = {"socket_timeout": seconds, "socket_connect_timeout": seconds}
+        app.config.setdefault("CACHE_OPTIONS", timeouts)
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", timeouts)
+        app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("CACHE_DEFAULT_TIMEOUT", 3600)
     app.config.setdefault("CACHE_KEY_PREFIX", "blog:")
     cache.init_app(app)

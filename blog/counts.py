@@ -64,6 +64,7 @@ def bump_version(session: Session) -> None:
 
 
 _VERSION_SQL = f"SELECT number FROM site_state WHERE key = '{CONTENT_VERSION}'"
+_VERSION_QUERY = _VERSION_SQL.encode()
 
 
 def content_version(engine: sa.Engine) -> int:
@@ -85,9 +86,6 @@ def content_version(engine: sa.Engine) -> int:
     finally:
         connection.close()
     return int(row[0]) if row else 0
-
-
-_VERSION_QUERY = _VERSION_SQL.encode()
 
 
 def _pg_version(driver: psycopg.Connection[Any]) -> int:

@@ -192,10 +192,8 @@ class Teaser(NamedTuple):
 
 
 # werkzeug's PathConverter quoting, so article_path() gives exactly what url_for() would.
+# Slugs the site makes itself need no quoting, and checking costs less than quoting.
 _PATH_SAFE = "!$&'()*+,/:;=@"
-
-
-# Slugs the site makes itself need no quoting; checking costs less than quoting.
 _PLAIN_SLUG = re.compile(r"[a-z0-9-]*", re.ASCII)
 
 
