@@ -21,7 +21,7 @@ import psycopg
 from . import DATA, LOGS, ROOT, TIMEZONE, VENV_BIN, app_env, label, log
 
 SEED = 1
-STAMP_FORMAT = 1
+STAMP_FORMAT = 2
 GENERATE_TIMEOUT = 3600.0
 
 

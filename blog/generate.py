@@ -87,7 +87,7 @@ def generate(count: int, *, tz: ZoneInfo, seed: int | None = None, years: int = 
     # The day counts must be in this zone before this run adds its days to them.
     counts.ensure_zone(db.session, tz)
     seed = secrets.randbelow(2**32) if seed is None else seed
-    builder = _Builder(random.Random(seed), tz, years, _ensure_authors(), _ensure_tags())
+    builder = _Builder(random.Random(seed), tz, years, count, _ensure_authors(), _ensure_tags())
     db.session.commit()
     published = tagged = done = 0
     with db.engine.connect() as connection, _bulk_writer(connection) as writer:
@@ -121,11 +121,20 @@ class _Builder:
     """Rows from the word lists; a pool of ready sentences keeps a million of them fast."""
 
     def __init__(
-        self, rng: random.Random, tz: ZoneInfo, years: int, authors: list[int], tags: list[int]
+        self,
+        rng: random.Random,
+        tz: ZoneInfo,
+        years: int,
+        count: int,
+        authors: list[int],
+        tags: list[int],
     ) -> None:
         self.rng, self.tz, self.authors, self.tags = rng, tz, authors, tags
         self.now = utcnow()
-        self.span = int(timedelta(days=365.2425 * years).total_seconds())
+        span = int(timedelta(days=365.2425 * years).total_seconds())
+        # Oldest first, so ids follow publication order as on a real site, where a day's
+        # articles were written one after another and lie together in the table.
+        self.ages = iter(sorted((rng.randrange(span) for _ in range(count)), reverse=True))
         self.sentences = [self._sentence() for _ in range(4096)]
 
     def batch(self, ids: list[int]) -> tuple[list[tuple], list[tuple[int, int]], Counter[date]]:
@@ -133,7 +142,7 @@ class _Builder:
         rng = self.rng
         rows, links, days = [], [], Counter[date]()
         for article_id in ids:
-            instant = self.now - timedelta(seconds=rng.randrange(self.span))
+            instant = self.now - timedelta(seconds=next(self.ages))
             status = "draft" if rng.random() < DRAFT_SHARE else "published"
             if status == "published":
                 days[local_date(instant, self.tz)] += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -279,6 +279,10 @@ def test_generate_adds_articles_that_pages_list(
         assert row.published_at.microsecond == 0
         assert row.author.username.startswith("writer") and row.summary
     assert all(render_markdown(row.body_markdown) == row.body_html for row in rows[:20])
+    # Ids follow publication order, as on a real site, over the whole span of years.
+    in_id_order = [row.published_at for row in sorted(rows, key=lambda row: row.id)]
+    assert in_id_order == sorted(in_id_order)
+    assert in_id_order[-1] - in_id_order[0] > timedelta(days=365 * 8)
     links = db.session.scalar(sa.select(sa.func.count()).select_from(article_tags))
     assert 300 <= links <= 400
     assert_day_counts_exact(ZONE)
