@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -110,7 +110,19 @@ def _teasers(newest_first: bool) -> sa.Select[Any]:
     )
 
 
-NEWEST_FIRST, OLDEST_FIRST = _teasers(True), _teasers(False)
+NEWEST_FIRST = engines.PlainSelect(_teasers(True))
+OLDEST_FIRST = engines.PlainSelect(_teasers(False))
+
+
+class TeaserRow(NamedTuple):
+    """One listing row, in TEASER's order."""
+
+    id: int
+    title: str
+    slug: str
+    summary: str
+    published_at: datetime
+    author_name: str
 
 
 EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
@@ -132,24 +144,24 @@ def listing(
     """
     upper = now if end is None else min(now, end - timedelta(microseconds=1))
     lower = EARLIEST if start is None else start
-    # A plain connection: a listing reads rows, it needs no ORM session.
-    with engines.reader().connect() as connection:
-        if after is None:
-            if before is not None:
-                upper = min(upper, before.published_at)
-            edge_at, edge_id = (upper, MAX_ID) if before is None else (upper, before.id)
-            params = {"lower": lower, "upper": upper, "edge_at": edge_at, "edge_id": edge_id}
-            rows = connection.execute(NEWEST_FIRST, {**params, "limit": per_page + 1}).all()
-            items = rows[:per_page]
-            older = Cursor.of(items[-1]).token if len(rows) > per_page else None
-            newer = Cursor.of(items[0]).token if before is not None and items else None
-            return Page(items, older, newer)
-        lower = max(lower, after.published_at)
-        params = {"lower": lower, "upper": upper, "edge_at": lower, "edge_id": after.id}
-        rows = connection.execute(OLDEST_FIRST, {**params, "limit": per_page + 1}).all()
+    # Plain rows on a pooled connection: a listing needs no ORM session.
+    engine = engines.reader()
+    if after is None:
+        if before is not None:
+            upper = min(upper, before.published_at)
+        edge_at, edge_id = (upper, MAX_ID) if before is None else (upper, before.id)
+        params = {"lower": lower, "upper": upper, "edge_at": edge_at, "edge_id": edge_id}
+        rows = NEWEST_FIRST.rows(engine, {**params, "limit": per_page + 1})
+        items = [TeaserRow._make(row) for row in rows[:per_page]]
+        older = Cursor.of(items[-1]).token if len(rows) > per_page else None
+        newer = Cursor.of(items[0]).token if before is not None and items else None
+        return Page(items, older, newer)
+    lower = max(lower, after.published_at)
+    params = {"lower": lower, "upper": upper, "edge_at": lower, "edge_id": after.id}
+    rows = OLDEST_FIRST.rows(engine, {**params, "limit": per_page + 1})
     if len(rows) <= per_page:
         return None
-    items = rows[:per_page][::-1]
+    items = [TeaserRow._make(row) for row in rows[:per_page][::-1]]
     return Page(items, Cursor.of(items[-1]).token, Cursor.of(items[0]).token)
 
 
@@ -176,7 +188,7 @@ class Reading:
 
 # One statement for the article, its author and its tags: a row per tag (or one row with
 # no tag), which read_article folds back together.
-_READING = (
+_READING = engines.PlainSelect(
     sa.select(
         Article.id,
         Article.title,
@@ -202,8 +214,7 @@ def read_article(article_id: int) -> Reading | None:
     """Return an article for its page, whatever its state, or None."""
     if not 0 < article_id <= MAX_ID:
         return None
-    with engines.reader().connect() as connection:
-        rows = connection.execute(_READING, {"id": article_id}).all()
+    rows = _READING.rows(engines.reader(), {"id": article_id})
     if not rows:
         return None
     *fields, first_tag = rows[0]

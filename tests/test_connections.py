@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from blog import engines
+from blog import articles, engines
+from blog.dates import utcnow
 from blog.extensions import db
+from blog.models import Tag
 
 from conftest import POSTGRESQL_ONLY
 
@@ -71,3 +75,31 @@ def test_reads_keep_the_options_given_in_the_database_url(make_app, database_uri
             assert driver.execute("SHOW statement_timeout").fetchone()[0] == "4321ms"
             plans = driver.execute("SHOW plan_cache_mode").fetchone()[0]
             assert plans == "force_generic_plan"
+
+
+def test_plain_reads_give_the_rows_sqlalchemy_gives(app: Flask, make_article) -> None:
+    tags = [Tag(name="Zebra", slug="zebra"), Tag(name="Apple", slug="apple")]
+    tagged = make_article(title="Tagged", summary="Short", tags=tags)
+    old = utcnow() - timedelta(days=3, microseconds=5)
+    make_article(title="Untagged", published_at=old)
+    make_article(title="Trashed", deleted_at=utcnow())
+    with app.app_context():
+        engine = engines.reader()
+        now = utcnow()
+        listing = {"lower": articles.EARLIEST, "upper": now, "edge_at": now, "edge_id": 10**9}
+        cases = [
+            (articles._READING, {"id": tagged.id}),
+            (articles._READING, {"id": 10**9}),
+            (articles.NEWEST_FIRST, {**listing, "limit": 5}),
+            (articles.OLDEST_FIRST, {**listing, "edge_at": articles.EARLIEST, "limit": 5}),
+        ]
+        for plain, params in cases:
+            with engine.connect() as connection:
+                expected = [tuple(row) for row in connection.execute(plain.statement, params)]
+            assert plain.rows(engine, params) == expected
+        reading = articles.read_article(tagged.id)
+        rows = articles.NEWEST_FIRST.rows(engine, {**listing, "limit": 5})
+    assert reading is not None and reading.tag_names == ["Apple", "Zebra"]
+    assert [row[1] for row in rows] == ["Tagged", "Untagged"]
+    # Aware UTC instants, to the microsecond, as the ORM reads them.
+    assert rows[1][4] == old and rows[1][4].utcoffset() == timedelta(0)

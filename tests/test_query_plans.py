@@ -72,6 +72,6 @@ def test_listings_read_the_visible_index_in_order(app: Flask, make_article) -> N
         sqlite = db.engine.dialect.name == "sqlite"
         index = "COVERING INDEX ix_articles_teasers" if sqlite else "ix_articles_visible"
         for statement in (articles.NEWEST_FIRST, articles.OLDEST_FIRST):
-            plan = _plan(statement, params)
+            plan = _plan(statement.statement, params)
             assert index in plan, plan
             assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
