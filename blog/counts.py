@@ -65,6 +65,9 @@ def bump_version(session: Session) -> None:
 
 _VERSION_SQL = f"SELECT number FROM site_state WHERE key = '{CONTENT_VERSION}'"
 _VERSION_QUERY = _VERSION_SQL.encode()
+# Prepared once on each readers' connection (the name is outside psycopg's own "_pg3_").
+_VERSION_STATEMENT = b"blog_content_version"
+_PREPARED = "blog.content_version_prepared"
 
 
 def content_version(engine: sa.Engine) -> int:
@@ -78,7 +81,7 @@ def content_version(engine: sa.Engine) -> int:
     connection = engine.raw_connection()
     try:
         if engine.dialect.driver == "psycopg":
-            return _pg_version(connection.driver_connection)
+            return _pg_version(connection.driver_connection, connection.info)
         cursor = connection.cursor()
         cursor.execute(_VERSION_SQL)
         row = cursor.fetchone()
@@ -88,13 +91,33 @@ def content_version(engine: sa.Engine) -> int:
     return int(row[0]) if row else 0
 
 
-def _pg_version(driver: psycopg.Connection[Any]) -> int:
-    """Read the version with one libpq call: psycopg's cursor costs more than the trip."""
-    result = driver.pgconn.exec_(_VERSION_QUERY)
-    if result.status != pq.ExecStatus.TUPLES_OK:
-        raise psycopg.errors.error_from_result(result, encoding=driver.info.encoding)
+def _pg_version(driver: psycopg.Connection[Any], info: dict[str, Any]) -> int:
+    """Read the version with one libpq call: psycopg's cursor costs more than the trip.
+
+    The statement is prepared once per connection: parsing and planning it cost the server
+    as much as the round trip. `info` lives as long as the connection does.
+    """
+    pgconn = driver.pgconn
+    if not info.get(_PREPARED):
+        _check(driver, pgconn.prepare(_VERSION_STATEMENT, _VERSION_QUERY))
+        info[_PREPARED] = True
+    result = pgconn.exec_prepared(_VERSION_STATEMENT, [])
+    if result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000":
+        # Dropped behind our back (DEALLOCATE ALL, a pooler's reset): prepare it again.
+        _check(driver, pgconn.prepare(_VERSION_STATEMENT, _VERSION_QUERY))
+        result = pgconn.exec_prepared(_VERSION_STATEMENT, [])
+    _check(driver, result, pq.ExecStatus.TUPLES_OK)
     value = result.get_value(0, 0) if result.ntuples else None
     return int(value) if value is not None else 0
+
+
+def _check(
+    driver: psycopg.Connection[Any],
+    result: pq.abc.PGresult,
+    status: pq.ExecStatus = pq.ExecStatus.COMMAND_OK,
+) -> None:
+    if result.status != status:
+        raise psycopg.errors.error_from_result(result, encoding=driver.info.encoding)
 
 
 def live_days(instants: Iterable[datetime | None], tz: ZoneInfo) -> Counter[date]:

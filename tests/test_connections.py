@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from blog import articles, engines
+from blog import articles, counts, engines
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Tag
@@ -103,3 +103,20 @@ def test_plain_reads_give_the_rows_sqlalchemy_gives(app: Flask, make_article) ->
     assert [row[1] for row in rows] == ["Tagged", "Untagged"]
     # Aware UTC instants, to the microsecond, as the ORM reads them.
     assert rows[1][4] == old and rows[1][4].utcoffset() == timedelta(0)
+
+
+@POSTGRESQL_ONLY
+def test_the_content_version_survives_its_prepared_statement_being_dropped(
+    app: Flask, make_article
+) -> None:
+    with app.app_context():
+        engine = engines.reader()
+        before = counts.content_version(engine)
+        with engine.connect() as reading:
+            driver = reading.connection.driver_connection
+            names = [row[0] for row in driver.execute("SELECT name FROM pg_prepared_statements")]
+            assert "blog_content_version" in names
+            # What a pooler's reset or a DEALLOCATE ALL does to the connection's statements.
+            driver.execute("DEALLOCATE ALL")
+        make_article(title="Moves the version on")
+        assert counts.content_version(engine) > before
