@@ -180,7 +180,10 @@ def _build_masthead(today: date, tz: ZoneInfo, instant: datetime) -> Masthead:
 
 
 class Teaser(NamedTuple):
-    """A listing entry with its link and dates already formatted (a tuple: twenty a page)."""
+    """A listing entry with its link and dates already formatted (a tuple: twenty a page).
+
+    The teasers macro (templates/_macros/teaser.html) unpacks the fields in this order.
+    """
 
     url: str
     title: str
