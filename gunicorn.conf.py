@@ -1,5 +1,6 @@
 """gunicorn settings: `gunicorn wsgi:app` reads this file from the working directory."""
 
+import gc
 import multiprocessing
 import os
 
@@ -17,6 +18,24 @@ max_requests_jitter = 2000
 accesslog = os.environ.get("BLOG_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("BLOG_LOG_LEVEL", "info")
+
+
+def when_ready(server):
+    """Ready the preloaded app in the master, so that every worker is forked ready to serve.
+
+    - Templates are compiled here once: a new worker (at start, and each time max_requests
+      recycles one) would otherwise compile them while its first visitors wait, about 60 ms.
+    - What is loaded by now lives as long as a worker does, so it is frozen out of the
+      garbage collector's sight: a full collection walking it paused a worker for about
+      100 ms every few thousand pages.
+    """
+    if not server.cfg.preload_app:
+        return
+    env = server.app.wsgi().jinja_env
+    for name in env.list_templates():
+        env.get_template(name)
+    gc.collect()
+    gc.freeze()
 
 
 def post_fork(server, worker):
