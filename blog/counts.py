@@ -98,13 +98,11 @@ def _pg_version(driver: psycopg.Connection[Any], info: dict[str, Any]) -> int:
     as much as the round trip. `info` lives as long as the connection does.
     """
     pgconn = driver.pgconn
-    if not info.get(_PREPARED):
+    result = pgconn.exec_prepared(_VERSION_STATEMENT, []) if info.get(_PREPARED) else None
+    # Not prepared yet, or dropped behind our back (DEALLOCATE ALL, a pooler's reset).
+    if result is None or result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000":
         _check(driver, pgconn.prepare(_VERSION_STATEMENT, _VERSION_QUERY))
         info[_PREPARED] = True
-    result = pgconn.exec_prepared(_VERSION_STATEMENT, [])
-    if result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000":
-        # Dropped behind our back (DEALLOCATE ALL, a pooler's reset): prepare it again.
-        _check(driver, pgconn.prepare(_VERSION_STATEMENT, _VERSION_QUERY))
         result = pgconn.exec_prepared(_VERSION_STATEMENT, [])
     _check(driver, result, pq.ExecStatus.TUPLES_OK)
     value = result.get_value(0, 0) if result.ntuples else None
