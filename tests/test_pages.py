@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -330,3 +332,58 @@ def test_archive_links_are_what_url_for_builds(app, year):
             assert archive_path(year, 3) == url_for("archive.month", year=year, month=3)
             day = url_for("archive.day", year=year, month=12, day=9)
             assert archive_path(year, 12, 9) == day
+
+
+class _TeaserParser(HTMLParser):
+    """Read each teaser's link, title, summary and byline as a browser would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[dict[str, str]] = []
+        self._field: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = dict(attrs).get("class") or ""
+        if tag == "article" and "teaser" in classes.split():
+            self.found.append({})
+        elif self.found and tag == "a" and "href" not in self.found[-1]:
+            self.found[-1]["href"] = dict(attrs).get("href") or ""
+            self._field = "title"
+        elif self.found and classes in ("summary", "byline"):
+            self._field = classes
+        elif tag != "a":
+            self._field = None
+
+    def handle_endtag(self, tag: str) -> None:
+        self._field = None
+
+    def handle_data(self, data: str) -> None:
+        if self._field:
+            self.found[-1][self._field] = self.found[-1].get(self._field, "") + data
+
+
+def test_teaser_fields_reach_the_reader_as_text(app, client, make_article, make_user):
+    """Teasers are escaped outside the template: markup in any field arrives as text."""
+    author = make_user("o'neil<b>&co")
+    published = utcnow() - timedelta(hours=1)
+    article = make_article(
+        title="<b>Bold</b> & \"quoted\" 'news'",
+        summary="<script>alert(1)</script> & more",
+        slug="x&y=z",
+        author=author,
+        published_at=published,
+    )
+    day = published.astimezone(ZoneInfo(app.config["TIMEZONE"])).date()
+    for url in ("/", f"/archive/{day:%Y/%m/%d}/"):
+        html = client.get(url).get_data(as_text=True)
+        parser = _TeaserParser()
+        parser.feed(html)
+        assert parser.found == [
+            {
+                "href": f"/article/{article.id}/x&y=z",
+                "title": "<b>Bold</b> & \"quoted\" 'news'",
+                "byline": "o'neil<b>&co",
+                "summary": "<script>alert(1)</script> & more",
+            }
+        ], url
+        assert "<script>alert" not in html and "<b>Bold" not in html
