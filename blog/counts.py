@@ -11,16 +11,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
 import sqlalchemy as sa
 from flask import Flask, current_app
-from psycopg import pq
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from . import engines
 from .dates import local_date, site_zone
 from .extensions import db
 from .models import Article, DayCount, HijriMonthStart, SiteState, Tag, User
@@ -64,10 +62,8 @@ def bump_version(session: Session) -> None:
 
 
 _VERSION_SQL = f"SELECT number FROM site_state WHERE key = '{CONTENT_VERSION}'"
-_VERSION_QUERY = _VERSION_SQL.encode()
 # Prepared once on each readers' connection (the name is outside psycopg's own "_pg3_").
 _VERSION_STATEMENT = b"blog_content_version"
-_PREPARED = "blog.content_version_prepared"
 
 
 def content_version(engine: sa.Engine) -> int:
@@ -81,7 +77,13 @@ def content_version(engine: sa.Engine) -> int:
     connection = engine.raw_connection()
     try:
         if engine.dialect.driver == "psycopg":
-            return _pg_version(connection.driver_connection, connection.info)
+            # One libpq call: psycopg's cursor costs more than the trip. Parsing and
+            # planning the statement cost the server as much as the trip: it is prepared.
+            result = engines.run_prepared(
+                connection.driver_connection, connection.info, _VERSION_STATEMENT, _VERSION_SQL
+            )
+            value = result.get_value(0, 0) if result.ntuples else None
+            return int(value) if value is not None else 0
         cursor = connection.cursor()
         cursor.execute(_VERSION_SQL)
         row = cursor.fetchone()
@@ -89,33 +91,6 @@ def content_version(engine: sa.Engine) -> int:
     finally:
         connection.close()
     return int(row[0]) if row else 0
-
-
-def _pg_version(driver: psycopg.Connection[Any], info: dict[str, Any]) -> int:
-    """Read the version with one libpq call: psycopg's cursor costs more than the trip.
-
-    The statement is prepared once per connection: parsing and planning it cost the server
-    as much as the round trip. `info` lives as long as the connection does.
-    """
-    pgconn = driver.pgconn
-    result = pgconn.exec_prepared(_VERSION_STATEMENT, []) if info.get(_PREPARED) else None
-    # Not prepared yet, or dropped behind our back (DEALLOCATE ALL, a pooler's reset).
-    if result is None or result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000":
-        _check(driver, pgconn.prepare(_VERSION_STATEMENT, _VERSION_QUERY))
-        info[_PREPARED] = True
-        result = pgconn.exec_prepared(_VERSION_STATEMENT, [])
-    _check(driver, result, pq.ExecStatus.TUPLES_OK)
-    value = result.get_value(0, 0) if result.ntuples else None
-    return int(value) if value is not None else 0
-
-
-def _check(
-    driver: psycopg.Connection[Any],
-    result: pq.abc.PGresult,
-    status: pq.ExecStatus = pq.ExecStatus.COMMAND_OK,
-) -> None:
-    if result.status != status:
-        raise psycopg.errors.error_from_result(result, encoding=driver.info.encoding)
 
 
 def live_days(instants: Iterable[datetime | None], tz: ZoneInfo) -> Counter[date]:

@@ -16,13 +16,18 @@ On SQLite a read begins no transaction and plans are cheap, so readers use `db.e
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from flask import Flask, current_app
+from psycopg import pq
+from psycopg.adapt import PyFormat, Transformer
 
 from .extensions import db
 
@@ -60,13 +65,17 @@ def dispose(app: Flask, close: bool = True) -> None:
 
 
 class PlainSelect:
-    """A readers' SELECT run on the driver's own cursor: SQLAlchemy writes it, and stays out.
+    """A readers' SELECT run by the driver alone: SQLAlchemy writes it, and stays out.
 
     SQLAlchemy's execution path (an execution context, a result, a Row for each row) costs
     more than a small indexed read costs the database: run this way, a day's listing on
     SQLite took 90-150 µs instead of 230. The statements pages are made of are compiled once
     per dialect and run directly; values still pass through their column types' own bind
     and result processors, so rows hold what `Connection.execute` would give, as tuples.
+
+    On PostgreSQL the statement is prepared once per connection and run with one libpq
+    call, its rows read by psycopg's own loaders: psycopg's cursor cost an article's read
+    about 60 µs of the worker's time more than the call itself (35 µs).
     """
 
     def __init__(self, statement: sa.Select[Any]) -> None:
@@ -79,12 +88,15 @@ class PlainSelect:
         plan = self._plans.get((dialect.name, dialect.driver)) or self._compile(dialect)
         connection = engine.raw_connection()
         try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(plan.sql, plan.parameters(params))
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
+            if plan.prepared_name:
+                rows = _run_prepared(connection, plan, plan.parameters(params))
+            else:
+                cursor = connection.cursor()
+                try:
+                    cursor.execute(plan.sql, plan.parameters(params))
+                    rows = cursor.fetchall()
+                finally:
+                    cursor.close()
         except dialect.loaded_dbapi.Error as error:
             # As SQLAlchemy would: a connection the server dropped leaves the pool.
             if dialect.is_disconnect(error, connection.dbapi_connection, None):
@@ -105,12 +117,17 @@ class PlainSelect:
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in self.statement.selected_columns
         ]
+        sql, positions, name = compiled.string, compiled.positiontup, b""
+        if dialect.driver == "psycopg":
+            sql, positions = _numbered(sql)
+            name = b"blog_" + hashlib.sha256(sql.encode()).hexdigest()[:16].encode()
         plan = _Plan(
-            compiled.string,
+            sql,
             compiled.params,  # the statement's own values (SQLite's OFFSET 0, say)
-            compiled.positiontup,
+            positions,
             processors,
             [(index, process) for index, process in enumerate(results) if process],
+            name,
         )
         self._plans[(dialect.name, dialect.driver)] = plan
         return plan
@@ -125,6 +142,7 @@ class _Plan:
     positions: Sequence[str] | None  # parameter names in order, for a positional paramstyle
     bind: dict[str, Callable[[Any], Any]]
     results: list[tuple[int, Callable[[Any], Any]]]
+    prepared_name: bytes  # PostgreSQL: the name it is prepared under on each connection
 
     def parameters(self, params: dict[str, Any]) -> Any:
         values = {**self.defaults, **params}
@@ -142,6 +160,62 @@ class _Plan:
                 values[index] = process(values[index])
             converted.append(tuple(values))
         return converted
+
+
+_NAMED_PARAMETER = re.compile(r"%\((\w+)\)s")
+
+
+def _numbered(sql: str) -> tuple[str, list[str]]:
+    """Rewrite psycopg's %(name)s parameters as libpq's $1, $2...; return their names."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    return _NAMED_PARAMETER.sub(number, sql).replace("%%", "%"), names
+
+
+def _run_prepared(connection: Any, plan: _Plan, values: list[Any]) -> list[tuple[Any, ...]]:
+    driver = connection.driver_connection
+    transformer = Transformer(driver)
+    texts = transformer.dump_sequence(values, [PyFormat.TEXT] * len(values))
+    result = run_prepared(driver, connection.info, plan.prepared_name, plan.sql, texts)
+    transformer.set_pgresult(result)
+    return transformer.load_rows(0, result.ntuples, tuple)
+
+
+def run_prepared(
+    driver: psycopg.Connection[Any],
+    info: dict[str, Any],
+    name: bytes,
+    sql: str,
+    values: Sequence[bytes | None] = (),
+) -> pq.abc.PGresult:
+    """Run a statement prepared once per connection under `name` (one libpq call).
+
+    `info` lives as long as the connection does and remembers what is prepared on it. A
+    statement dropped behind our back (DEALLOCATE ALL, a pooler's reset) is prepared again.
+    """
+    pgconn = driver.pgconn
+    key = "blog.prepared:" + name.decode()
+    result = pgconn.exec_prepared(name, values) if info.get(key) else None
+    if result is None or result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000":
+        _check(driver, pgconn.prepare(name, sql.encode()))
+        info[key] = True
+        result = pgconn.exec_prepared(name, values)
+    _check(driver, result, pq.ExecStatus.TUPLES_OK)
+    return result
+
+
+def _check(
+    driver: psycopg.Connection[Any],
+    result: pq.abc.PGresult,
+    status: pq.ExecStatus = pq.ExecStatus.COMMAND_OK,
+) -> None:
+    if result.status != status:
+        raise psycopg.errors.error_from_result(result, encoding=driver.info.encoding)
 
 
 def _reader_engine(engine: sa.Engine, options: dict[str, Any]) -> sa.Engine:

@@ -106,17 +106,20 @@ def test_plain_reads_give_the_rows_sqlalchemy_gives(app: Flask, make_article) ->
 
 
 @POSTGRESQL_ONLY
-def test_the_content_version_survives_its_prepared_statement_being_dropped(
-    app: Flask, make_article
-) -> None:
+def test_reads_survive_their_prepared_statements_being_dropped(app: Flask, make_article) -> None:
+    article = make_article(title="Read after the drop")
     with app.app_context():
         engine = engines.reader()
         before = counts.content_version(engine)
+        assert articles.read_article(article.id) is not None
         with engine.connect() as reading:
             driver = reading.connection.driver_connection
             names = [row[0] for row in driver.execute("SELECT name FROM pg_prepared_statements")]
             assert "blog_content_version" in names
+            assert len([name for name in names if name.startswith("blog_")]) == 2
             # What a pooler's reset or a DEALLOCATE ALL does to the connection's statements.
             driver.execute("DEALLOCATE ALL")
         make_article(title="Moves the version on")
         assert counts.content_version(engine) > before
+        reading = articles.read_article(article.id)
+        assert reading is not None and reading.title == "Read after the drop"
