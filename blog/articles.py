@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from . import engines
+from . import counts, engines
 from .dates import day_bounds, local_date, local_today
 from .extensions import db
 from .models import MAX_ID, Article, DayCount, Tag, User, article_tags
@@ -59,12 +59,15 @@ class Cursor:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a listing with the tokens of its neighbours (None: no such page)."""
+    """One page of a listing with the tokens of its neighbours (None: no such page).
+
+    `content_version` is the version read with the rows (None when there were none).
+    """
 
     items: Sequence[Any]
     older: str | None
     newer: str | None
-    newer_is_first: bool = False
+    content_version: int | None = None
 
 
 # What a teaser shows, read as plain rows: building ORM objects for a listing costs several
@@ -99,7 +102,7 @@ def _teasers(newest_first: bool) -> sa.Select[Any]:
         edge = sa.or_(published > sa.bindparam("edge_at"), pk > sa.bindparam("edge_id"))
         order = (published, pk)
     return (
-        sa.select(*TEASER)
+        sa.select(*TEASER, counts.version_column())
         .join(User, User.id == Article.author_id)
         # One lower and one upper bound on published_at: given two, SQLite ranges the
         # index on one of them and filters the rest, walking every newer row of a deep page.
@@ -152,17 +155,17 @@ def listing(
         edge_at, edge_id = (upper, MAX_ID) if before is None else (upper, before.id)
         params = {"lower": lower, "upper": upper, "edge_at": edge_at, "edge_id": edge_id}
         rows = NEWEST_FIRST.rows(engine, {**params, "limit": per_page + 1})
-        items = [TeaserRow._make(row) for row in rows[:per_page]]
+        items = [TeaserRow._make(row[:-1]) for row in rows[:per_page]]
         older = Cursor.of(items[-1]).token if len(rows) > per_page else None
         newer = Cursor.of(items[0]).token if before is not None and items else None
-        return Page(items, older, newer)
+        return Page(items, older, newer, rows[0][-1] if rows else None)
     lower = max(lower, after.published_at)
     params = {"lower": lower, "upper": upper, "edge_at": lower, "edge_id": after.id}
     rows = OLDEST_FIRST.rows(engine, {**params, "limit": per_page + 1})
     if len(rows) <= per_page:
         return None
-    items = [TeaserRow._make(row) for row in rows[:per_page][::-1]]
-    return Page(items, Cursor.of(items[-1]).token, Cursor.of(items[0]).token)
+    items = [TeaserRow._make(row[:-1]) for row in rows[:per_page][::-1]]
+    return Page(items, Cursor.of(items[-1]).token, Cursor.of(items[0]).token, rows[0][-1])
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,7 @@ class Reading:
     author_id: int
     author_name: str
     tag_names: list[str]
+    content_version: int  # read with the article, in the same statement
 
     # The same rules as the model's, not copies of them.
     is_live = Article.is_live
@@ -201,6 +205,7 @@ _READING = engines.PlainSelect(
         Article.author_id,
         User.username,
         Tag.name,
+        counts.version_column(),
     )
     .join(User, User.id == Article.author_id)
     .outerjoin(article_tags, article_tags.c.article_id == Article.id)
@@ -217,9 +222,9 @@ def read_article(article_id: int) -> Reading | None:
     rows = _READING.rows(engines.reader(), {"id": article_id})
     if not rows:
         return None
-    *fields, first_tag = rows[0]
-    tags = [row[-1] for row in rows] if first_tag is not None else []
-    return Reading(*fields, tags)
+    *fields, first_tag, version = rows[0]
+    tags = [row[-2] for row in rows] if first_tag is not None else []
+    return Reading(*fields, tags, version)
 
 
 def get_article(article_id: int) -> Article | None:

@@ -62,6 +62,20 @@ def bump_version(session: Session) -> None:
 
 
 _VERSION_SQL = f"SELECT number FROM site_state WHERE key = '{CONTENT_VERSION}'"
+
+
+def version_column() -> sa.Label[int]:
+    """Return the content version as a column, for a page's statement to read with its rows.
+
+    One statement reads both from one snapshot, so the version names exactly what the rows
+    show, and a page made afresh needs no read of the version of its own.
+    """
+    table = SiteState.__table__
+    key = sa.literal_column(f"'{CONTENT_VERSION}'")
+    number = sa.select(table.c.number).where(table.c.key == key).scalar_subquery()
+    return sa.func.coalesce(number, 0).label("version")
+
+
 # Prepared once on each readers' connection (the name is outside psycopg's own "_pg3_").
 _VERSION_STATEMENT = b"blog_content_version"
 

@@ -6,7 +6,9 @@ version is part of the cache key and both are in the ETag; an entry is not used 
 `valid_until`, so a cached page is never stale. Signed-in users always get a fresh page.
 
 Cached pages are answered by WSGI middleware before Flask sees the request: a hit costs a
-read of the version and a cache look-up, not a trip through the framework.
+cache look-up and a read of the version, not a trip through the framework. A page that is
+not in the cache under the newest version this process has seen is made afresh without
+that read: its own statement reads the version with its rows (counts.version_column).
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class CachedPages:
 
     A page cached for anonymous readers (see `cached_page`) is stored whole, its headers
     included, under the content version it was made from; the entry knows when its
-    masthead would change. A hit costs one read of the version and one cache look-up,
+    masthead would change. A hit costs one cache look-up and one read of the version,
     and answers 304 when the reader already holds that version.
     """
 
@@ -74,6 +76,8 @@ class CachedPages:
         self.app = app
         self.wsgi_app = wsgi_app
         self._engine: Any = None
+        # The newest content version this process has read: versions only ever grow.
+        self._seen: int | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if (
@@ -96,13 +100,21 @@ class CachedPages:
         return self.app.extensions["cache"][cache]
 
     def _cached(self, environ: dict[str, Any]) -> Entry | None:
+        backend, seen = self._backend(), self._seen
+        environ[CONSULTED] = True
+        entry = None if seen is None else _lookup(backend, seen, environ)
+        if seen is not None and entry is None:
+            # Not kept under the newest version this process knows of, so almost surely
+            # not under a newer one: made afresh, its own statement reads the version.
+            return None
         if self._engine is None:
             with self.app.app_context():
                 self._engine = engines.reader()
         version = counts.content_version(self._engine)
+        self._seen = version
         # A miss goes on to Flask: the page is made from this version, not a second read.
         environ[site.VERSION_READ] = version
-        return _lookup(self._backend(), version, environ)
+        return entry if version == seen else _lookup(backend, version, environ)
 
     def _render(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         """Let Flask answer; keep the page whole when `cached_page` marked it cacheable."""
@@ -124,6 +136,7 @@ class CachedPages:
             if hasattr(body, "close"):
                 body.close()
         version, etag, valid_until = marked
+        self._seen = max(version, self._seen or 0)
         lifetime = min(
             valid_until - dates.utcnow().timestamp(), self.app.config["PAGE_CACHE_SECONDS"]
         )
@@ -135,6 +148,8 @@ class CachedPages:
 
 # Where cached_page tells the middleware that the page may be kept, and under what.
 ENTRY_MARK = "blog.page_entry"
+# Where the middleware notes that it looked for the page in the cache already.
+CONSULTED = "blog.page_cache_consulted"
 _BODY_HEADERS = ("Content-Type", "Content-Length")
 
 
@@ -159,24 +174,29 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
         # page this visitor's own: neither served from the cache nor kept in it.
         if signed_in() or session:
             return view(**kwargs)
-        masthead = site.masthead()
-        etag = f"{site.content_version()}-{int(masthead.valid_until.timestamp())}"
-        if request.if_none_match.contains(etag):
-            return _validated(Response(status=304), etag)
-        if site.VERSION_READ not in request.environ:
+        if request.if_none_match and request.if_none_match.contains(_etag()):
+            return _validated(Response(status=304), _etag())
+        if CONSULTED not in request.environ:
             # A reader with some cookie but not signed in: the middleware let it through.
             backend = current_app.extensions["cache"][cache]
             entry = _lookup(backend, site.content_version(), request.environ)
             if entry is not None:
                 return Response(entry.body, status=entry.status, headers=entry.headers)
+        # The view comes first: its own statement may read the content version.
         response = make_response(view(**kwargs))
         if response.status_code == 200:
+            etag = _etag()
             _validated(response, etag)
-            valid_until = masthead.valid_until.timestamp()
+            valid_until = site.masthead().valid_until.timestamp()
             request.environ[ENTRY_MARK] = (site.content_version(), etag, valid_until)
         return response
 
     return wrapper
+
+
+def _etag() -> str:
+    """Name the page as this request sees it: the content version and the masthead's life."""
+    return f"{site.content_version()}-{int(site.masthead().valid_until.timestamp())}"
 
 
 def signed_in() -> bool:

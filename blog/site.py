@@ -102,6 +102,15 @@ def content_version() -> int:
     return memo["content_version"]
 
 
+def take_content_version(version: int | None) -> None:
+    """Use the version a page's own statement read with its rows, unless one was read before.
+
+    A page made afresh then costs one statement, not a read of the version and then its rows.
+    """
+    if version is not None:
+        _memo().setdefault("content_version", version)
+
+
 def ensure_counts() -> None:
     """Rebuild the day counts once per process if they were made for another zone."""
     checked = current_app.extensions.setdefault("blog.counts_zone", None)

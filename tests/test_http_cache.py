@@ -144,3 +144,21 @@ def test_a_head_request_does_not_empty_the_cached_page(client, make_article):
     assert int(page.headers["Content-Length"]) == len(page.data) > 0
     again = client.get("/")
     assert again.data == page.data
+
+
+def test_a_page_made_after_a_write_elsewhere_shows_that_write_whole(client, make_article):
+    make_article(title="Already there")
+    home = client.get("/")  # cached: this app's page cache now knows the version it read
+    # Written outside this app's requests, as another worker or host would write it.
+    later = make_article(title="Published elsewhere")
+    day = dates.local_date(later.published_at, dates.site_zone("UTC"))
+    page = client.get(f"/archive/{day:%Y/%m/%d}/")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Published elsewhere" in text
+    # The masthead is the new version's too, not the one the cache knew of.
+    assert re.search(r'class="total-count">[^<]*\b2\b', text), text
+    assert page.headers["ETag"] != home.headers["ETag"]
+    fresh = client.get("/", headers={"If-None-Match": home.headers["ETag"]})
+    assert fresh.status_code == 200
+    assert "Published elsewhere" in fresh.get_data(as_text=True)

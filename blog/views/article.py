@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from .. import articles
 from ..pagecache import cached_page
-from ..site import now
+from ..site import now, take_content_version
 
 bp = Blueprint("article", __name__)
 
@@ -22,6 +22,7 @@ def show(article_id: int, slug: str | None = None) -> str | Response:
     article = articles.read_article(article_id)
     if article is None or not _may_read(article):
         abort(404)
+    take_content_version(article.content_version)
     if slug != article.slug:
         return redirect(url_for("article.show", article_id=article.id, slug=article.slug), 301)
     return render_template("article/show.html", article=article)

@@ -9,7 +9,7 @@ from flask import abort, current_app, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from .. import articles
-from ..site import now, teasers
+from ..site import now, take_content_version, teasers
 
 
 def page_or_redirect(
@@ -28,6 +28,7 @@ def page_or_redirect(
     )
     if page is None:
         return redirect(url_for(endpoint, **values))
+    take_content_version(page.content_version)
     if (before or after) and not page.items:
         abort(404)
     return replace(page, items=teasers(page.items))
