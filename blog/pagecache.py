@@ -76,7 +76,7 @@ class CachedPages:
         self.app = app
         self.wsgi_app = wsgi_app
         self._engine: Any = None
-        # The newest content version this process has read: versions only ever grow.
+        # The content version this process read last: versions only ever grow.
         self._seen: int | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -104,8 +104,8 @@ class CachedPages:
         environ[CONSULTED] = True
         entry = None if seen is None else _lookup(backend, seen, environ)
         if seen is not None and entry is None:
-            # Not kept under the newest version this process knows of, so almost surely
-            # not under a newer one: made afresh, its own statement reads the version.
+            # Not kept under the version this process read last, so almost surely not
+            # under a newer one: made afresh, its own statement reads the version.
             return None
         if self._engine is None:
             with self.app.app_context():
@@ -136,7 +136,7 @@ class CachedPages:
             if hasattr(body, "close"):
                 body.close()
         version, etag, valid_until = marked
-        self._seen = max(version, self._seen or 0)
+        self._seen = version
         lifetime = min(
             valid_until - dates.utcnow().timestamp(), self.app.config["PAGE_CACHE_SECONDS"]
         )
