@@ -22,8 +22,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    from . import config
+    from . import config, site
 
+    # Before anything creates the Jinja environment (extensions add globals to it).
+    app.jinja_environment = site.Environment
     config.load(app, test_config)
     app.url_map.converters["int"] = AsciiIntegerConverter
     _init_extensions(app)

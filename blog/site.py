@@ -7,7 +7,7 @@ dates.py with the site's zone and calendar.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from html import escape as escape_html
@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, render_template, request
+from flask.templating import Environment as FlaskEnvironment
 from markupsafe import Markup
 
 from . import articles, counts, dates, engines
@@ -33,6 +34,19 @@ class Masthead:
     # When any of the above can next change without a write: local midnight or a scheduled
     # article coming due. Cached pages carry it in their key.
     valid_until: datetime
+
+
+class Environment(FlaskEnvironment):
+    """Flask's Jinja environment, whose templates read its globals without a ChainMap.
+
+    Jinja layers each template's own globals over the environment's in a ChainMap, which it
+    copies into a dict for every render and every include: walked in Python, that copy cost
+    about 20 µs, a quarter of rendering an article. A template given no globals of its own
+    (the site gives none) now shares the environment's dict, globals added later included.
+    """
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return self.globals if not d else super().make_globals(d)
 
 
 def init_app(app: Flask) -> None:
