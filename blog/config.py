@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_LIMITS": "5 per minute",
     "LOGIN_ADDRESS_LIMITS": "30 per minute",
     "PAGE_CACHE_SECONDS": 300,
+    # Without Redis: how many entries (pages, mastheads) each process keeps.
+    "CACHE_THRESHOLD": 500,
     "SHARED_CACHE_SECONDS": 5,
     "SEND_FILE_MAX_AGE_DEFAULT": 0,
 }

@@ -21,7 +21,7 @@ from flask_caching.backends.base import BaseCache
 class LocalCache(BaseCache):
     """A thread-safe, least-recently-used cache with per-entry lifetimes."""
 
-    def __init__(self, threshold: int = 2000, default_timeout: int = 300) -> None:
+    def __init__(self, threshold: int = 500, default_timeout: int = 300) -> None:
         super().__init__(default_timeout=default_timeout)
         self._threshold = threshold
         self._entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
@@ -31,7 +31,7 @@ class LocalCache(BaseCache):
     def factory(
         cls, app: Flask, config: dict[str, Any], args: list[Any], kwargs: dict[str, Any]
     ) -> LocalCache:
-        return cls(config.get("CACHE_THRESHOLD", 2000), kwargs["default_timeout"])
+        return cls(config["CACHE_THRESHOLD"], kwargs["default_timeout"])
 
     def _expires(self, timeout: int | None) -> float:
         seconds = self.default_timeout if timeout is None else timeout

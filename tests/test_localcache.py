@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from blog.extensions import db
 from blog.localcache import LocalCache
+from blog.models import Article
 
 
 def test_the_least_recently_used_entry_leaves_first() -> None:
@@ -28,3 +32,22 @@ def test_values_are_kept_as_they_are_and_expire() -> None:
     assert cache.delete("kept") and not cache.delete("kept")
     cache.clear()
     assert cache.get("page") is None
+
+
+def test_each_process_keeps_as_many_pages_as_configured(make_app, make_article) -> None:
+    app = make_app(CACHE_THRESHOLD=3)
+    with app.app_context():
+        pieces = [make_article(title=f"Piece {n}") for n in range(4)]
+        ids = [piece.id for piece in pieces]
+        urls = [f"/article/{piece.id}/{piece.slug}" for piece in pieces]
+    client = app.test_client()
+    first = client.get(urls[0]).get_data(as_text=True)
+    with app.app_context(), db.engine.begin() as connection:
+        # Behind the app's back: the content version does not move.
+        connection.execute(
+            sa.update(Article.__table__).where(Article.id == ids[0]).values(title="Redone")
+        )
+    assert client.get(urls[0]).get_data(as_text=True) == first  # still kept
+    for url in urls[1:]:
+        client.get(url)  # three more pages push the first one out
+    assert "Redone" in client.get(urls[0]).get_data(as_text=True)
