@@ -7,8 +7,8 @@ version is part of the cache key and both are in the ETag; an entry is not used 
 
 Cached pages are answered by WSGI middleware before Flask sees the request: a hit costs a
 cache look-up and a read of the version, not a trip through the framework. A page that is
-not in the cache under the newest version this process has seen is made afresh without
-that read: its own statement reads the version with its rows (counts.version_column).
+not in the cache under the version this process read last is made afresh without that
+read: its own statement reads the version with its rows (counts.version_column).
 """
 
 from __future__ import annotations
