@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import sqlalchemy as sa
-
 from blog import dates
-from blog.extensions import db
-from blog.models import Article
+
+from conftest import retitle_behind_the_apps_back
 
 
 def test_reader_pages_answer_304_until_something_changes(client, make_article):
@@ -98,19 +96,11 @@ SENT_HEADERS = (
 )
 
 
-def _retitle_behind_the_apps_back(app, article_id, title):
-    """Change a row without the app's write path, so the content version does not move."""
-    with app.app_context(), db.engine.begin() as connection:
-        connection.execute(
-            sa.update(Article.__table__).where(Article.id == article_id).values(title=title)
-        )
-
-
 def test_a_cached_page_is_sent_whole_as_it_was_rendered(app, client, make_article):
     article = make_article(title="Kept whole")
     url = f"/article/{article.id}/{article.slug}"
     rendered = client.get(url)
-    _retitle_behind_the_apps_back(app, article.id, "Changed underneath")
+    retitle_behind_the_apps_back(app, article.id, "Changed underneath")
     cached = client.get(url)
     assert cached.status_code == 200
     assert cached.data == rendered.data  # served from the cache, not rendered again
@@ -126,7 +116,7 @@ def test_a_reader_with_an_unrelated_cookie_is_served_from_the_cache(app, client,
     article = make_article(title="For everyone")
     url = f"/article/{article.id}/{article.slug}"
     rendered = client.get(url)
-    _retitle_behind_the_apps_back(app, article.id, "Changed underneath")
+    retitle_behind_the_apps_back(app, article.id, "Changed underneath")
     client.set_cookie("theme", "dark")
     cached = client.get(url)
     assert cached.status_code == 200

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from blog.extensions import db
 from blog.localcache import LocalCache
-from blog.models import Article
+
+from conftest import retitle_behind_the_apps_back
 
 
 def test_the_least_recently_used_entry_leaves_first() -> None:
@@ -42,11 +40,7 @@ def test_each_process_keeps_as_many_pages_as_configured(make_app, make_article) 
         urls = [f"/article/{piece.id}/{piece.slug}" for piece in pieces]
     client = app.test_client()
     first = client.get(urls[0]).get_data(as_text=True)
-    with app.app_context(), db.engine.begin() as connection:
-        # Behind the app's back: the content version does not move.
-        connection.execute(
-            sa.update(Article.__table__).where(Article.id == ids[0]).values(title="Redone")
-        )
+    retitle_behind_the_apps_back(app, ids[0], "Redone")
     assert client.get(urls[0]).get_data(as_text=True) == first  # still kept
     for url in urls[1:]:
         client.get(url)  # three more pages push the first one out
