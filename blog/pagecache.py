@@ -174,8 +174,10 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
         # page this visitor's own: neither served from the cache nor kept in it.
         if signed_in() or session:
             return view(**kwargs)
-        if request.if_none_match and request.if_none_match.contains(_etag()):
-            return _validated(Response(status=304), _etag())
+        if request.if_none_match:
+            etag = _etag()
+            if request.if_none_match.contains(etag):
+                return _validated(Response(status=304), etag)
         if CONSULTED not in request.environ:
             # A reader with some cookie but not signed in: the middleware let it through.
             backend = current_app.extensions["cache"][cache]
