@@ -203,7 +203,9 @@ def _etag() -> str:
 
 def signed_in() -> bool:
     """Tell whether the request comes from a signed-in user (never load one without a cookie)."""
-    return bool(request.cookies) and current_user.is_authenticated
+    # Most readers send no cookie: then there are none to parse.
+    cookies = "HTTP_COOKIE" in request.environ and request.cookies
+    return bool(cookies) and current_user.is_authenticated
 
 
 def _validated(response: Response, etag: str) -> Response:

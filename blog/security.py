@@ -34,7 +34,8 @@ class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session that skips all signing work for cookieless visitors."""
 
     def open_session(self, app: Flask, request: Request) -> Any:
-        if self.get_cookie_name(app) not in request.cookies:
+        # Most readers send no cookie at all: then there are none to parse either.
+        if "HTTP_COOKIE" not in request.environ or self.get_cookie_name(app) not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
 
