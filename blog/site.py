@@ -134,19 +134,32 @@ def ensure_counts() -> None:
 
 
 def calendar() -> dates.HijriCalendar:
-    """Return the Hijri calendar: the configured offset and the stored month starts."""
+    """Return the Hijri calendar: the configured offset and the stored month starts.
+
+    The process keeps the last one for its content version: a page made afresh then costs
+    no cache look-up for it (with Redis, no round trip). The masthead is kept the same way.
+    """
     memo = _memo()
     if "calendar" not in memo:
-        key = f"calendar:{content_version()}"
-        starts = cache.get(key)
-        if starts is None:
-            rows = db.session.execute(
-                sa.select(HijriMonthStart.year, HijriMonthStart.month, HijriMonthStart.starts_on)
-            )
-            starts = {(year, month): day for year, month, day in rows}
-            cache.set(key, starts)
-        memo["calendar"] = dates.HijriCalendar(current_app.config["HIJRI_OFFSET_DAYS"], starts)
+        key = (content_version(), current_app.config["HIJRI_OFFSET_DAYS"])
+        last = current_app.extensions.get("blog.calendar")
+        if last is None or last[0] != key:
+            last = (key, dates.HijriCalendar(key[1], _month_starts(key[0])))
+            current_app.extensions["blog.calendar"] = last
+        memo["calendar"] = last[1]
     return memo["calendar"]
+
+
+def _month_starts(version: int) -> dict[tuple[int, int], date]:
+    key = f"calendar:{version}"
+    starts: dict[tuple[int, int], date] | None = cache.get(key)
+    if starts is None:
+        rows = db.session.execute(
+            sa.select(HijriMonthStart.year, HijriMonthStart.month, HijriMonthStart.starts_on)
+        )
+        starts = {(year, month): day for year, month, day in rows}
+        cache.set(key, starts)
+    return starts
 
 
 def datetime_label(instant: datetime) -> str:
@@ -161,19 +174,28 @@ def hijri_label(value: datetime | date) -> str:
 
 
 def masthead() -> Masthead:
-    """Return today's date line, the day strip and the total, cached until they can change."""
+    """Return today's date line, the day strip and the total, cached until they can change.
+
+    The process keeps the last one for its content version, local day and zone, until its
+    `valid_until`; other processes and hosts find it in the cache.
+    """
     memo = _memo()
     if "masthead" in memo:
         return memo["masthead"]
     tz, instant = zone(), now()
     today = dates.local_today(tz, instant)
-    key = f"masthead:{content_version()}:{today.isoformat()}"
-    cached: Masthead | None = cache.get(key)
-    if cached is None or cached.valid_until <= instant:
-        cached = _build_masthead(today, tz, instant)
-        cache.set(key, cached)
-    memo["masthead"] = cached
-    return cached
+    version = content_version()
+    last = current_app.extensions.get("blog.masthead")
+    if last is None or last[0] != (version, today, tz) or last[1].valid_until <= instant:
+        key = f"masthead:{version}:{today.isoformat()}"
+        shown: Masthead | None = cache.get(key)
+        if shown is None or shown.valid_until <= instant:
+            shown = _build_masthead(today, tz, instant)
+            cache.set(key, shown)
+        last = ((version, today, tz), shown)
+        current_app.extensions["blog.masthead"] = last
+    memo["masthead"] = last[1]
+    return last[1]
 
 
 def masthead_html() -> Markup:

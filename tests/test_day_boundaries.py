@@ -95,3 +95,27 @@ def test_a_scheduled_article_arrives_on_time(app, client, make_article, monkeypa
     local = dates.local_date(due, dates.site_zone(app.config["TIMEZONE"]))
     day = client.get(f"/archive/{local:%Y/%m/%d}/").get_data(as_text=True)
     assert "Scheduled news" in day
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/Los_Angeles"])
+def test_the_masthead_moves_on_at_local_midnight_with_no_write(
+    make_app, make_article, monkeypatch, zone
+):
+    app = make_app(TIMEZONE=zone)
+    tz = dates.site_zone(zone)
+    with app.app_context():
+        make_article(title="Early today", published_at=at_local(0, 0, 10, zone))
+    today = dates.local_today(tz)
+    client = app.test_client()
+    before = client.get("/").get_data(as_text=True)
+    assert f'<time class="masthead-date" datetime="{today.isoformat()}">' in before
+    assert f"/archive/{today:%Y/%m/%d}/" not in strip_counts(before)
+
+    # 00:10 the next local day: the page, the calendar and the masthead were all made for
+    # today, and nothing has been written since.
+    tomorrow = today + timedelta(days=1)
+    midnight = dates.day_bounds(tomorrow, tz)[0]
+    monkeypatch.setattr(dates, "utcnow", lambda: midnight + timedelta(minutes=10))
+    after = client.get("/").get_data(as_text=True)
+    assert f'<time class="masthead-date" datetime="{tomorrow.isoformat()}">' in after
+    assert strip_counts(after)[f"/archive/{today:%Y/%m/%d}/"] == f"{today:%d/%m/%Y} (1)"
