@@ -7,7 +7,7 @@ dates.py with the site's zone and calendar.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from html import escape as escape_html
@@ -141,12 +141,12 @@ def calendar() -> dates.HijriCalendar:
     """
     memo = _memo()
     if "calendar" not in memo:
-        key = (content_version(), current_app.config["HIJRI_OFFSET_DAYS"])
-        last = current_app.extensions.get("blog.calendar")
-        if last is None or last[0] != key:
-            last = (key, dates.HijriCalendar(key[1], _month_starts(key[0])))
-            current_app.extensions["blog.calendar"] = last
-        memo["calendar"] = last[1]
+        version, offset = content_version(), current_app.config["HIJRI_OFFSET_DAYS"]
+        memo["calendar"] = _kept(
+            "blog.calendar",
+            (version, offset),
+            lambda: dates.HijriCalendar(offset, _month_starts(version)),
+        )
     return memo["calendar"]
 
 
@@ -185,27 +185,52 @@ def masthead() -> Masthead:
     tz, instant = zone(), now()
     today = dates.local_today(tz, instant)
     version = content_version()
-    last = current_app.extensions.get("blog.masthead")
-    if last is None or last[0] != (version, today, tz) or last[1].valid_until <= instant:
-        key = f"masthead:{version}:{today.isoformat()}"
-        shown: Masthead | None = cache.get(key)
-        if shown is None or shown.valid_until <= instant:
-            shown = _build_masthead(today, tz, instant)
-            cache.set(key, shown)
-        last = ((version, today, tz), shown)
-        current_app.extensions["blog.masthead"] = last
-    memo["masthead"] = last[1]
-    return last[1]
+    shown: Masthead = _kept(
+        "blog.masthead",
+        (version, today, tz),
+        lambda: _shared_masthead(version, today, tz, instant),
+        still_true=lambda kept: kept.valid_until > instant,
+    )
+    memo["masthead"] = shown
+    return shown
+
+
+def _shared_masthead(version: int, today: date, tz: ZoneInfo, instant: datetime) -> Masthead:
+    key = f"masthead:{version}:{today.isoformat()}"
+    shown: Masthead | None = cache.get(key)
+    if shown is None or shown.valid_until <= instant:
+        shown = _build_masthead(today, tz, instant)
+        cache.set(key, shown)
+    return shown
 
 
 def masthead_html() -> Markup:
     """Return the masthead rendered, rendering it once per masthead in each process."""
     shown = masthead()
     key = (content_version(), shown.today, shown.valid_until, request.script_root)
-    last = current_app.extensions.get("blog.masthead_html")
-    if last is None or last[0] != key:
-        last = (key, Markup(render_template("_partials/_masthead.html", m=shown)))
-        current_app.extensions["blog.masthead_html"] = last
+    html: Markup = _kept(
+        "blog.masthead_html",
+        key,
+        lambda: Markup(render_template("_partials/_masthead.html", m=shown)),
+    )
+    return html
+
+
+def _kept(
+    name: str,
+    key: object,
+    make: Callable[[], Any],
+    still_true: Callable[[Any], bool] = lambda kept: True,
+) -> Any:
+    """Return the value this process keeps under `name` for `key`, made again when it moved.
+
+    One value per name, in app.extensions: what every page shows and only a write, a new day
+    or a due article changes, so that most pages find it without a cache look-up.
+    """
+    last = current_app.extensions.get(name)
+    if last is None or last[0] != key or not still_true(last[1]):
+        last = (key, make())
+        current_app.extensions[name] = last
     return last[1]
 
 
