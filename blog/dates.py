@@ -167,9 +167,9 @@ def time_label(local_dt: datetime) -> str:
     return f"{local_dt.hour}:{local_dt.minute:02d}"
 
 
-def datetime_label(local_dt: datetime) -> str:
-    """Format a wall-clock datetime as '26 March 2016 9:51'."""
-    return f"{gregorian_label(local_dt.date())} {time_label(local_dt)}"
+def datetime_label(local_dt: datetime, day_label: str | None = None) -> str:
+    """Format a wall-clock datetime as '26 March 2016 9:51' (given its day's label, if known)."""
+    return f"{day_label or gregorian_label(local_dt.date())} {time_label(local_dt)}"
 
 
 def format_count(n: int) -> str:

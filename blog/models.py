@@ -40,6 +40,19 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def bind_processor(self, dialect: sa.Dialect) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        # The naive-UTC text result_processor reads, written in one step: SQLAlchemy's own
+        # formatting of each field cost three times as much, and a listing binds three.
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            return as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
     def result_processor(self, dialect: sa.Dialect, coltype: object) -> Any:
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)

@@ -295,28 +295,33 @@ def archive_path(year: int, month: int | None = None, day: int | None = None) ->
 
 
 def teasers(rows: Iterable[Any]) -> list[Teaser]:
-    """Turn listing rows (articles.TEASER) into escaped teasers: one Hijri date per day."""
+    """Turn listing rows (articles.TEASER) into escaped teasers: dates worked out once per day.
+
+    The date labels are digits, month names and punctuation of dates.py's own making, so
+    they are not run through escape: a page of one day's twenty entries formats one date.
+    """
     tz, hijri, root = zone(), calendar(), request.script_root
-    hijri_by_day: dict[date, str] = {}
+    days: dict[date, tuple[str, str]] = {}  # the Gregorian and Hijri labels of each day
     authors: dict[str, str] = {}  # a page has a few authors and twenty entries
     shown = []
     for article_id, title, slug, summary, published_at, author_name in rows:
         # Stored instants come back aware (models.UTCDateTime): no check needed here.
         local = published_at.astimezone(tz)
         day = local.date()
-        if day not in hijri_by_day:
-            hijri_by_day[day] = escape_html(dates.hijri_label(day, hijri))
+        if day not in days:
+            days[day] = (dates.gregorian_label(day), dates.hijri_label(day, hijri))
         if author_name not in authors:
             authors[author_name] = escape_html(author_name)
+        day_label, hijri_label = days[day]
         shown.append(
             Teaser(
                 escape_html(article_path(article_id, slug, root)),
                 escape_html(title),
                 escape_html(summary),
                 authors[author_name],
-                local.isoformat(timespec="seconds"),  # digits and signs only
-                escape_html(dates.datetime_label(local)),
-                hijri_by_day[day],
+                local.isoformat(timespec="seconds"),
+                dates.datetime_label(local, day_label),
+                hijri_label,
             )
         )
     return shown
