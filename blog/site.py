@@ -251,7 +251,12 @@ def _build_masthead(today: date, tz: ZoneInfo, instant: datetime) -> Masthead:
 
 
 class Teaser(NamedTuple):
-    """A listing entry as HTML, every field escaped here (a tuple: twenty a page).
+    """A listing entry as HTML, ready to print (a tuple: twenty a page).
+
+    What came from the database is escaped by `teasers`. The instant and the date labels
+    are dates.py's digits, signs and month names, with no "&", "<" or ">": the macro prints
+    the labels as element text, where they need no escaping (the instant, an attribute,
+    holds no quote either).
 
     The teasers macro (templates/_macros/teaser.html) prints the fields as they are, in
     this order. Escaped by the template instead, each field cost a Markup object: twenty
@@ -297,8 +302,9 @@ def archive_path(year: int, month: int | None = None, day: int | None = None) ->
 def teasers(rows: Iterable[Any]) -> list[Teaser]:
     """Turn listing rows (articles.TEASER) into escaped teasers: dates worked out once per day.
 
-    The date labels are digits, month names and punctuation of dates.py's own making, so
-    they are not run through escape: a page of one day's twenty entries formats one date.
+    The date labels are dates.py's own digits and month names, printed as element text,
+    so they are not run through escape (see Teaser): one day's twenty entries format one
+    date.
     """
     tz, hijri, root = zone(), calendar(), request.script_root
     days: dict[date, tuple[str, str]] = {}  # the Gregorian and Hijri labels of each day
@@ -319,7 +325,7 @@ def teasers(rows: Iterable[Any]) -> list[Teaser]:
                 escape_html(title),
                 escape_html(summary),
                 authors[author_name],
-                local.isoformat(timespec="seconds"),
+                local.isoformat(timespec="seconds"),  # digits and signs only
                 dates.datetime_label(local, day_label),
                 hijri_label,
             )

@@ -603,3 +603,16 @@ def test_format_local_input_and_gap() -> None:
 )
 def test_iso_local(instant: datetime, zone: str, text: str) -> None:
     assert dates.iso_local(instant, ZoneInfo(zone)) == text
+
+
+def test_date_labels_hold_nothing_html_would_read_as_markup() -> None:
+    # site.teasers prints these labels without escaping them, as element text, where only
+    # "&" and "<" (and ">" by habit) could start markup; "Sha'ban" is plain text there.
+    day = date(2026, 3, 26)
+    labels = [
+        dates.datetime_label(datetime(2026, 3, 26, 23, 50), "26 March 2026"),
+        *(dates.gregorian_label(day.replace(month=m)) for m in range(1, 13)),
+        *(dates.hijri_label(date(2026, 1, 1) + timedelta(days=30 * m), PLAIN) for m in range(13)),
+    ]
+    for label in labels:
+        assert label and not set(label) & set("&<>"), label
