@@ -45,7 +45,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
             return super().bind_processor(dialect)
 
         # The naive-UTC text result_processor reads, written in one step: SQLAlchemy's own
-        # formatting of each field cost three times as much, and a listing binds three.
+        # formatting of each field cost about 1.6 times as much, and a listing binds three.
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
