@@ -14,7 +14,7 @@ from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Tag
 
-from conftest import POSTGRESQL_ONLY
+from conftest import POSTGRESQL_ONLY, SQLITE_ONLY
 
 
 def _terminate_our_connections(app: Flask) -> int:
@@ -75,6 +75,21 @@ def test_reads_keep_the_options_given_in_the_database_url(make_app, database_uri
             assert driver.execute("SHOW statement_timeout").fetchone()[0] == "4321ms"
             plans = driver.execute("SHOW plan_cache_mode").fetchone()[0]
             assert plans == "force_generic_plan"
+
+
+@SQLITE_ONLY
+def test_sqlite_connections_are_set_for_concurrent_workers(app: Flask) -> None:
+    with db.engine.connect() as connection:
+        driver = connection.connection.driver_connection
+
+        def pragma(name: str) -> object:
+            return driver.execute(f"PRAGMA {name}").fetchone()[0]
+
+        # WAL and a busy timeout: gunicorn's workers read while one writes, never "locked".
+        assert pragma("journal_mode") == "wal"
+        assert pragma("busy_timeout") == 10000
+        assert pragma("foreign_keys") == 1
+        assert pragma("synchronous") == 1  # NORMAL: safe with WAL, one sync per checkpoint
 
 
 def test_plain_reads_give_the_rows_sqlalchemy_gives(app: Flask, make_article) -> None:
