@@ -13,7 +13,7 @@ from pathlib import Path
 from . import BENCH, WORK, app_env, label, log, urls, wrk
 from .cpu import Meter, Patience
 from .databases import Database, backend_pids, ensure
-from .report import Section, load_average, render
+from .report import Pair, Section, load_average, render
 from .server import Gunicorn, fetch
 
 QUICK_SIZE = 5000
@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         for size in args.sizes:
             section = _measure(backend, size, args, settings)
             sections.append(section)
-    text = render(sections, settings, time.monotonic() - started, args.patience_seconds)
+    seconds = time.monotonic() - started
+    text = render(sections, settings, seconds, args.patience_seconds, args.rounds)
     print("\n" + text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
@@ -54,7 +55,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", type=_ints, help="article counts (default 140000,1000000)")
     parser.add_argument("--backends", type=_names(("sqlite", "postgresql")))
     parser.add_argument("--kinds", type=_names(urls.KINDS), default=list(urls.KINDS))
-    parser.add_argument("--duration", type=int, help="seconds per wrk run (default 10)")
+    parser.add_argument("--duration", type=int, help="seconds per wrk run (default 6)")
+    parser.add_argument(
+        "--rounds", type=int, help="floor-then-page runs per page kind; the median counts (3)"
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, help="default: gunicorn.conf.py's")
@@ -72,8 +76,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     quick = args.quick
     args.sizes = args.sizes or ([QUICK_SIZE] if quick else [140_000, 1_000_000])
     args.backends = args.backends or ["sqlite", "postgresql"]
-    args.duration = args.duration or (3 if quick else 10)
-    args.warmup = 1 if quick else 3
+    args.duration = args.duration or (3 if quick else 6)
+    args.rounds = args.rounds or (1 if quick else 3)
+    args.warmup = 1 if quick else 2
     args.url_count = 1000 if quick else URLS_PER_KIND
     args.patience_seconds = 0.0 if quick else args.patience
     args.patience = Patience(args.patience_seconds)
@@ -129,19 +134,29 @@ def _measure_site(section: Section, args: argparse.Namespace, settings: wrk.Sett
         files = urls.write(paths, f"{db.backend}-{label(db.size)}")
         mixed = urls.write({"mixed": [p for kind in paths for p in paths[kind]]}, name)["mixed"]
         wrk.run(server.url, mixed, settings, duration=args.warmup * 2)
+        rounds: dict[str, list[Pair]] = {kind: [] for kind in files}
         with _floor_server(section, args, settings) as floor:
             # The machine's speed drifts over minutes: the floor runs just before each page
-            # kind (the site's workers idle meanwhile, and the floor's during the page), and
-            # each page is judged against the floor run beside it.
-            for kind, path in files.items():
-                section.paired_floor[kind] = _measure_floor(section, floor, args, settings)
-                # The site sat idle through the floor's run: warm it up on this kind again.
-                wrk.run(server.url, path, settings, duration=args.warmup)
-                result, other = _load(server, path, settings, args.patience, db)
-                section.pages[kind], section.other_cpu[kind] = result, other
-                server.sample_rss()
-                _progress(db, kind, result, len(paths[kind]), other)
+            # kind (the site's workers idle meanwhile, and the floor's during the page), each
+            # page is judged against the floor run beside it, and every kind is measured in
+            # several rounds spread over the whole run, of which the median pair counts.
+            for _ in range(args.rounds):
+                for kind, path in files.items():
+                    beside = _measure_floor(section, floor, args, settings)
+                    # The site sat idle through the floor's run: warm it up on this kind again.
+                    wrk.run(server.url, path, settings, duration=args.warmup)
+                    result, other = _load(server, path, settings, args.patience, db)
+                    rounds[kind].append(Pair(beside, result, other))
+                    server.sample_rss()
+                    _progress(db, kind, result, len(paths[kind]), other, beside)
             section.floor_rss_kib = floor.peak_rss_kib
+        for kind, pairs in rounds.items():
+            pairs.sort(key=Pair.ratio)
+            # Of an even number of rounds, the lower of the middle two.
+            median = pairs[(len(pairs) - 1) // 2]
+            section.paired_floor[kind], section.pages[kind] = median.floor, median.page
+            section.other_cpu[kind] = median.other
+            section.spread[kind] = (pairs[0].ratio(), pairs[-1].ratio())
         section.site_rss_kib = server.peak_rss_kib
         section.restarts = server.restarts
 
@@ -210,12 +225,20 @@ def _check(base_url: str, paths: dict[str, list[str]]) -> None:
                 raise RuntimeError(f"{kind} URL {path} answered {status}, not 200")
 
 
-def _progress(db: Database, kind: str, result: wrk.Result, urls: int, other: float) -> None:
+def _progress(
+    db: Database,
+    kind: str,
+    result: wrk.Result,
+    urls: int,
+    other: float,
+    floor: wrk.Result | None = None,
+) -> None:
     count = result.failed + result.socket_errors
     errors = f", {count} ERRORS" if count else ""
+    ratio = f"  {result.rps / floor.rps:.2f} of floor" if floor and floor.rps else ""
     log(
         f"{db.name}: {kind:<13} {result.rps:8,.0f} req/s  p50 {result.p50_ms:6.1f} ms  "
-        f"p99 {result.p99_ms:6.1f} ms  ({urls} URLs, other CPU {other:.0%}{errors})"
+        f"p99 {result.p99_ms:6.1f} ms{ratio}  ({urls} URLs, other CPU {other:.0%}{errors})"
     )
 
 

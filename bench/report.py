@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -20,6 +21,18 @@ GENERATE_TARGET_S = 300.0
 GENERATE_TARGET_SIZE = 1_000_000
 
 
+@dataclass(frozen=True)
+class Pair:
+    """One round of a page kind: the floor's run and the page's run just after it."""
+
+    floor: Result
+    page: Result
+    other: float  # the share of CPU other processes took during the page's run
+
+    def ratio(self) -> float:
+        return self.page.rps / self.floor.rps if self.floor.rps else 0.0
+
+
 @dataclass
 class Section:
     """One database served and measured: the site's pages and the floor beside them."""
@@ -34,6 +47,7 @@ class Section:
     floor_rss_kib: int = 0
     restarts: int = 0
     other_cpu: dict[str, float] = field(default_factory=dict)  # by page kind and "floor"
+    spread: dict[str, tuple[float, float]] = field(default_factory=dict)  # lowest, highest ratio
     load: list[float] = field(default_factory=list)  # 1-minute load average, before and after
     error: str = ""
 
@@ -47,7 +61,9 @@ class Section:
         return self.paired_floor.get(kind) or self.floor
 
 
-def render(sections: list[Section], settings: Settings, seconds: float, patience: float) -> str:
+def render(
+    sections: list[Section], settings: Settings, seconds: float, patience: float, rounds: int
+) -> str:
     """Return the whole Markdown report."""
     workers = sorted({s.workers for s in sections if s.workers})
     lines = [
@@ -66,7 +82,10 @@ def render(sections: list[Section], settings: Settings, seconds: float, patience
         "- Floor: bench/floor.py, a Flask app answering a fixed page as large as the home "
         "page, same gunicorn command and settings, served beside the site and run just "
         "before each page kind; each page's ratio is to the floor run beside it (the "
-        "machine's speed drifts over minutes), and the floor row shows their mean.",
+        f"machine's speed drifts over minutes). Every page kind is measured in {rounds} "
+        "such floor-then-page rounds spread over the database's whole run; a row shows the "
+        "round with the median ratio, and the lowest and highest ratio in brackets. The "
+        "floor row shows the mean of all floor runs.",
         "- Targets (issue 4): requests/s vs floor: home 0.60, article 0.35, day 0.30, month "
         f"and year 0.25; deep listing p50 within {DEEP_P50_TARGET}x page one's (home); "
         f"p99 under {P99_TARGET_MS:.0f} ms everywhere; generate of a million under 5 min.",
@@ -111,6 +130,9 @@ def _page_rows(section: Section) -> list[str]:
         ratio = result.rps / beside.rps if beside and beside.rps else None
         target, problems = _judge(kind, result, ratio, section.pages)
         shown = f"{ratio:.2f}" if ratio is not None else "?"
+        low, high = section.spread.get(kind, (ratio, ratio))
+        if low is not None and high is not None and (low, high) != (ratio, ratio):
+            shown += f" ({low:.2f}-{high:.2f})"
         met = "yes" if not problems else "**no**: " + "; ".join(problems)
         other = _share(section, kind)
         rows.append(
@@ -204,5 +226,20 @@ def machine() -> str:
         kib = 0
     return (
         f"{os.cpu_count()} cores ({model or platform.machine()}), {kib / 1024 / 1024:.1f} GiB "
-        f"RAM, Linux {platform.release()}, Python {platform.python_version()}"
+        f"RAM, Linux {platform.release()}, {interpreter()}"
     )
+
+
+def interpreter() -> str:
+    """Name the Python that ran the servers (the harness's own, from the same virtualenv).
+
+    How it was built matters: an interpreter that runs from a shared libpython (pyenv's
+    default build) made the site's pages 20-35% slower here than Debian's own python3.
+    """
+    try:
+        with open("/proc/self/maps", encoding="ascii", errors="replace") as maps:
+            shared = any("libpython" in line for line in maps)
+    except OSError:
+        return f"Python {platform.python_version()} ({sys.executable})"
+    linked = "from a shared libpython" if shared else "statically linked"
+    return f"Python {platform.python_version()} ({os.path.realpath(sys.executable)}, {linked})"
