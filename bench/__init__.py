@@ -7,6 +7,7 @@ lists, logs, instance folder, nginx prefix) in bench/work/; both are git-ignored
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,7 +18,8 @@ DATA = BENCH / "data"
 WORK = BENCH / "work"
 INSTANCE = WORK / "instance"
 LOGS = WORK / "logs"
-VENV_BIN = ROOT / ".venv" / "bin"
+# The servers and commands under test run from the harness's own virtualenv (`make bench`: .venv).
+VENV_BIN = Path(sys.executable).parent
 
 SECRET_KEY = "bench-secret-not-for-production"
 # A zone away from UTC, so local days and UTC days differ as they do on the real site.
