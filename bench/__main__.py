@@ -134,7 +134,7 @@ def _measure_site(section: Section, args: argparse.Namespace, settings: wrk.Sett
         files = urls.write(paths, f"{db.backend}-{label(db.size)}")
         mixed = urls.write({"mixed": [p for kind in paths for p in paths[kind]]}, name)["mixed"]
         wrk.run(server.url, mixed, settings, duration=args.warmup * 2)
-        rounds: dict[str, list[Pair]] = {kind: [] for kind in files}
+        section.rounds = {kind: [] for kind in files}
         with _floor_server(section, args, settings) as floor:
             # The machine's speed drifts over minutes: the floor runs just before each page
             # kind (the site's workers idle meanwhile, and the floor's during the page), each
@@ -146,17 +146,10 @@ def _measure_site(section: Section, args: argparse.Namespace, settings: wrk.Sett
                     # The site sat idle through the floor's run: warm it up on this kind again.
                     wrk.run(server.url, path, settings, duration=args.warmup)
                     result, other = _load(server, path, settings, args.patience, db)
-                    rounds[kind].append(Pair(beside, result, other))
+                    section.rounds[kind].append(Pair(beside, result, other))
                     server.sample_rss()
                     _progress(db, kind, result, len(paths[kind]), other, beside)
             section.floor_rss_kib = floor.peak_rss_kib
-        for kind, pairs in rounds.items():
-            pairs.sort(key=Pair.ratio)
-            # Of an even number of rounds, the lower of the middle two.
-            median = pairs[(len(pairs) - 1) // 2]
-            section.paired_floor[kind], section.pages[kind] = median.floor, median.page
-            section.other_cpu[kind] = median.other
-            section.spread[kind] = (pairs[0].ratio(), pairs[-1].ratio())
         section.site_rss_kib = server.peak_rss_kib
         section.restarts = server.restarts
 
@@ -184,7 +177,7 @@ def _measure_floor(
 ) -> wrk.Result:
     result, other = _load(server, _floor_urls(), settings, args.patience, None)
     section.floor_runs.append(result)
-    section.other_cpu["floor"] = max(other, section.other_cpu.get("floor", 0.0))
+    section.floor_other = max(other, section.floor_other)
     server.sample_rss()
     _progress(section.database, "floor", result, 1, other)
     return result

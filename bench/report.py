@@ -41,13 +41,11 @@ class Section:
     workers: int = 0
     home_bytes: int = 0
     floor_runs: list[Result] = field(default_factory=list)
-    paired_floor: dict[str, Result] = field(default_factory=dict)  # run just before each page
-    pages: dict[str, Result] = field(default_factory=dict)
+    floor_other: float = 0.0  # the largest share of CPU other processes took in a floor run
+    rounds: dict[str, list[Pair]] = field(default_factory=dict)  # by page kind, as measured
     site_rss_kib: int = 0
     floor_rss_kib: int = 0
     restarts: int = 0
-    other_cpu: dict[str, float] = field(default_factory=dict)  # by page kind and "floor"
-    spread: dict[str, tuple[float, float]] = field(default_factory=dict)  # lowest, highest ratio
     load: list[float] = field(default_factory=list)  # 1-minute load average, before and after
     error: str = ""
 
@@ -56,9 +54,15 @@ class Section:
         """The floor's runs averaged (None before the first)."""
         return mean(self.floor_runs) if self.floor_runs else None
 
-    def floor_for(self, kind: str) -> Result | None:
-        """The floor run beside a page kind's (the average if there is none)."""
-        return self.paired_floor.get(kind) or self.floor
+    def median(self, kind: str) -> Pair:
+        """The round of a page kind that counts: the median ratio (of two middles, the lower)."""
+        ranked = sorted(self.rounds[kind], key=Pair.ratio)
+        return ranked[(len(ranked) - 1) // 2]
+
+    @property
+    def pages(self) -> dict[str, Result]:
+        """Each measured page kind's counting run."""
+        return {kind: self.median(kind).page for kind in self.rounds if self.rounds[kind]}
 
 
 def render(
@@ -123,18 +127,19 @@ def _page_rows(section: Section) -> list[str]:
     rows = []
     floor = section.floor
     if floor is not None:
-        other = _share(section, "floor")
+        other = f"{section.floor_other:.0%}"
         rows.append(lead + f"| floor | {_numbers(floor)} | {other} | 1.00 | | {_errors(floor)} |")
-    for kind, result in section.pages.items():
-        beside = section.floor_for(kind)
-        ratio = result.rps / beside.rps if beside and beside.rps else None
-        target, problems = _judge(kind, result, ratio, section.pages)
+    pages = section.pages
+    for kind, result in pages.items():
+        counted = section.median(kind)
+        ratio = counted.ratio() if counted.floor.rps else None
+        target, problems = _judge(kind, result, ratio, pages)
         shown = f"{ratio:.2f}" if ratio is not None else "?"
-        low, high = section.spread.get(kind, (0.0, 0.0))
-        if low != high:  # more than one round, and they differed
-            shown += f" ({low:.2f}-{high:.2f})"
+        ratios = [pair.ratio() for pair in section.rounds[kind]]
+        if min(ratios) != max(ratios):  # more than one round, and they differed
+            shown += f" ({min(ratios):.2f}-{max(ratios):.2f})"
         met = "yes" if not problems else "**no**: " + "; ".join(problems)
-        other = _share(section, kind)
+        other = f"{counted.other:.0%}"
         rows.append(
             lead + f"| {kind} | {_numbers(result)} | {other} | {shown} | {target} | {met} |"
         )
@@ -184,11 +189,6 @@ def _database_row(section: Section) -> str:
         f"| {rss} | {section.home_bytes:,} B | {section.restarts} "
         f"| {' / '.join(f'{load:.1f}' for load in section.load)} |"
     )
-
-
-def _share(section: Section, kind: str) -> str:
-    share = section.other_cpu.get(kind)
-    return "" if share is None else f"{share:.0%}"
 
 
 def _numbers(result: Result) -> str:
