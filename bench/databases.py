@@ -54,6 +54,7 @@ def ensure(backend: str, size: int, pg_base: str) -> Database:
         log(f"{backend} {label(size)}: generating {size:,} articles (once; kept in bench/data)")
         _drop(backend, url, pg_base)
         stamp = _generate(backend, size, url)
+        DATA.mkdir(parents=True, exist_ok=True)
         stamp_path.write_text(json.dumps(stamp, indent=2) + "\n")
     else:
         _upgrade(backend, size, url)
@@ -86,7 +87,7 @@ def _generate(backend: str, size: int, url: str) -> dict[str, Any]:
     if backend == "postgresql":
         _pg_admin(url.rsplit("/", 1)[0], f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"')
     else:
-        DATA.mkdir(parents=True, exist_ok=True)
+        DATA.mkdir(parents=True, exist_ok=True)  # the SQLite file lives there
     _flask(url, ["db", "upgrade"], f"{backend}-{label(size)}-upgrade")
     command = ["articles", "generate", "--count", str(size), "--seed", str(SEED)]
     started = time.monotonic()
