@@ -14,7 +14,7 @@ from flask import url_for
 from blog import create_app
 from blog.dates import utcnow
 from blog.extensions import db
-from blog.models import Article
+from blog.models import Article, Tag
 from blog.site import archive_path, article_path
 
 TEASER_LINK = re.compile(r'<article class="teaser">\s*<h2><a href="([^"]+)">([^<]+)</a>')
@@ -108,6 +108,35 @@ def test_article_page_shows_hooks_and_dates(make_app, make_article):
     assert "<script>alert" not in html
     assert '<a class="scroll-up" href="#top">Scroll Up</a>' in html
     assert 'id="top"' in html
+
+
+TAG_LIST = re.compile(r'<ul class="tags" aria-label="Tags">(.*?)</ul>')
+
+
+def test_article_page_lists_its_tags_once_each_alphabetically(client, make_article):
+    names = ["zakat", "Économie", "Ramadan", "<b>bold</b>", "الأخبار", "economy"]
+    tagged = make_article(
+        title="Tagged",
+        body="A long body.\n\n" * 400,
+        tags=[Tag(name=n, slug=f"t{i}") for i, n in enumerate(names)],
+    )
+    untagged = make_article(title="Untagged")
+
+    html = client.get(f"/article/{tagged.id}/{tagged.slug}").get_data(as_text=True)
+    # One article, one body, however many tags it has.
+    assert html.count('<div class="article-body">') == 1
+    shown = re.findall(r"<li>(.*?)</li>", TAG_LIST.search(html)[1])
+    # Case aside, in code-point order, on every database whatever its collation.
+    assert shown == [
+        "&lt;b&gt;bold&lt;/b&gt;",
+        "economy",
+        "Ramadan",
+        "zakat",
+        "Économie",
+        "الأخبار",
+    ]
+    html = client.get(f"/article/{untagged.id}/{untagged.slug}").get_data(as_text=True)
+    assert '<article class="article">' in html and not TAG_LIST.search(html)
 
 
 def test_article_slug_redirects_to_canonical(client, make_article):
