@@ -138,3 +138,36 @@ def test_reads_survive_their_prepared_statements_being_dropped(app: Flask, make_
         assert counts.content_version(engine) > before
         reading = articles.read_article(article.id)
         assert reading is not None and reading.title == "Read after the drop"
+
+
+@POSTGRESQL_ONLY
+def test_readers_get_utc_instants_whatever_the_servers_zone(make_app, make_article) -> None:
+    app = make_app(TIMEZONE="Asia/Riyadh")
+    with app.app_context():
+        url = db.engine.url
+        instant = utcnow().replace(year=2016, month=3, day=26, hour=6, minute=51, second=0)
+        article = make_article(title="Read in UTC", published_at=instant)
+        article_id, slug = article.id, article.slug
+    admin = psycopg.connect(
+        host=url.host, port=url.port, user=url.username, dbname="postgres", autocommit=True
+    )
+    # New sessions on this database start in a zone three and a half hours behind UTC.
+    admin.execute(f"ALTER DATABASE \"{url.database}\" SET timezone TO 'America/St_Johns'")
+    try:
+        engines.dispose(app)
+        with app.app_context():
+            reading = articles.read_article(article_id)
+            now = utcnow()
+            listing = {"lower": articles.EARLIEST, "upper": now, "edge_at": now, "edge_id": 10**9}
+            rows = articles.NEWEST_FIRST.rows(engines.reader(), {**listing, "limit": 5})
+            # The ORM's own connections convert what they read: the same instant.
+            stored = db.session.get(type(article), article_id).published_at
+        html = app.test_client().get(f"/article/{article_id}/{slug}").get_data(as_text=True)
+    finally:
+        admin.execute(f'ALTER DATABASE "{url.database}" RESET timezone')
+        admin.close()
+        engines.dispose(app)
+    assert reading is not None
+    for read in (reading.published_at, rows[0][4], stored):
+        assert read == instant and read.utcoffset() == timedelta(0), read
+    assert 'datetime="2016-03-26T09:51:00+03:00">26 March 2016 9:51</time>' in html
