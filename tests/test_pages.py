@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 from flask import url_for
+from markupsafe import escape
 
 from blog import create_app
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Article, Tag
 from blog.site import archive_path, article_path
+from blog.site import teasers as teasers_of
 
 TEASER_LINK = re.compile(r'<article class="teaser">\s*<h2><a href="([^"]+)">([^<]+)</a>')
 REL = re.compile(r'<a rel="(next|prev)" href="([^"]+)"')
@@ -351,6 +353,18 @@ def test_teaser_links_are_what_url_for_builds(app, slug):
     for root in ("", "/news"):
         with app.test_request_context("/", base_url=f"http://example.org{root}"):
             assert article_path(42, slug) == url_for("article.show", article_id=42, slug=slug)
+
+
+@pytest.mark.parametrize(
+    "slug", ["rain-in-riyadh", "مطر-في-الرياض", "a b", "100%", "q?x#y", "a/b", "çay-ğü", "x&y=z"]
+)
+def test_teasers_link_what_url_for_builds_escaped(app, slug):
+    row = (42, "Title", slug, "Summary", utcnow(), "writer")
+    for root in ("", "/news", "/a&b"):
+        with app.test_request_context("/", base_url=f"http://example.org{root}"):
+            (teaser,) = teasers_of([row])
+            url = url_for("article.show", article_id=42, slug=slug)
+            assert teaser.url == str(escape(url))
 
 
 @pytest.mark.parametrize("year", [2, 987, 2026, 9998])
