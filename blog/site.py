@@ -312,6 +312,7 @@ def teasers(rows: Iterable[Any]) -> list[Teaser]:
     authors: dict[str, str] = {}  # a page has a few authors and twenty entries
     shown = []
     for article_id, title, slug, summary, published_at, author_name in rows:
+        # Stored instants come back aware (UTCDateTime, or psycopg in a UTC session).
         local = published_at.astimezone(tz)
         day = local.date()
         labels = days.get(day)
@@ -331,7 +332,7 @@ def teasers(rows: Iterable[Any]) -> list[Teaser]:
                 escape_html(title),
                 escape_html(summary),
                 author,
-                local.isoformat(timespec="seconds"),
+                local.isoformat(timespec="seconds"),  # digits and signs only
                 dates.datetime_label(local, labels[0]),
                 labels[1],
             )
