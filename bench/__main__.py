@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         from . import nginx
 
         return nginx.main(args)
-    settings = wrk.Settings(args.threads, args.connections, args.duration)
+    settings = wrk.Settings(args.threads, args.connections, args.duration, args.slices)
     started = time.monotonic()
     sections: list[Section] = []
     for backend in args.backends:
@@ -55,9 +55,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", type=_ints, help="article counts (default 140000,1000000)")
     parser.add_argument("--backends", type=_names(("sqlite", "postgresql")))
     parser.add_argument("--kinds", type=_names(urls.KINDS), default=list(urls.KINDS))
-    parser.add_argument("--duration", type=int, help="seconds per wrk run (default 6)")
     parser.add_argument(
-        "--rounds", type=int, help="floor-then-page runs per page kind; the median counts (3)"
+        "--duration", type=int, help="seconds of load per page kind and round (default 6)"
+    )
+    parser.add_argument(
+        "--slices", type=int, help="turns of floor then page the duration is cut into (3)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, help="floor-and-page rounds per page kind; the median counts (3)"
     )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
@@ -77,6 +82,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args.sizes = args.sizes or ([QUICK_SIZE] if quick else [140_000, 1_000_000])
     args.backends = args.backends or ["sqlite", "postgresql"]
     args.duration = args.duration or (3 if quick else 6)
+    args.slices = args.slices or (1 if quick else 3)
     args.rounds = args.rounds or (1 if quick else 3)
     args.warmup = 1 if quick else 2
     args.url_count = 1000 if quick else URLS_PER_KIND
@@ -136,19 +142,22 @@ def _measure_site(section: Section, args: argparse.Namespace, settings: wrk.Sett
         wrk.run(server.url, mixed, settings, duration=args.warmup * 2)
         section.rounds = {kind: [] for kind in files}
         with _floor_server(section, args, settings) as floor:
-            # The machine's speed drifts over minutes: the floor runs just before each page
-            # kind (the site's workers idle meanwhile, and the floor's during the page), each
-            # page is judged against the floor run beside it, and every kind is measured in
-            # several rounds spread over the whole run, of which the median pair counts.
+            # The machine's speed drifts, over minutes and over seconds: each page kind is
+            # measured in turns with the floor, a few seconds of each (the site's workers idle
+            # meanwhile, and the floor's during the page), and judged against the floor's
+            # slices beside its own; every kind is measured in several such rounds spread
+            # over the whole run, of which the median pair counts.
             for _ in range(args.rounds):
                 for kind, path in files.items():
-                    beside = _measure_floor(section, floor, args, settings)
-                    # The site sat idle through the floor's run: warm it up on this kind again.
+                    # The site sat idle through the other kinds: warm it up on this one again.
                     wrk.run(server.url, path, settings, duration=args.warmup)
-                    result, other = _load(server, path, settings, args.patience, db)
-                    section.rounds[kind].append(Pair(beside, result, other))
+                    pair = _in_turns(server, floor, path, settings, args.patience, db)
+                    section.rounds[kind].append(pair)
+                    section.floor_runs.append(pair.floor)
+                    section.floor_other = max(pair.other, section.floor_other)
                     server.sample_rss()
-                    _progress(db, kind, result, len(paths[kind]), other, beside)
+                    floor.sample_rss()
+                    _progress(db, kind, pair, len(paths[kind]))
             section.floor_rss_kib = floor.peak_rss_kib
         section.site_rss_kib = server.peak_rss_kib
         section.restarts = server.restarts
@@ -172,38 +181,33 @@ def _floor_urls() -> Path:
     return urls.write({"home": ["/"]}, "floor")["home"]
 
 
-def _measure_floor(
-    section: Section, server: Gunicorn, args: argparse.Namespace, settings: wrk.Settings
-) -> wrk.Result:
-    result, other = _load(server, _floor_urls(), settings, args.patience, None)
-    section.floor_runs.append(result)
-    section.floor_other = max(other, section.floor_other)
-    server.sample_rss()
-    _progress(section.database, "floor", result, 1, other)
-    return result
-
-
-def _load(
-    server: Gunicorn,
+def _in_turns(
+    site: Gunicorn,
+    floor: Gunicorn,
     urls: Path,
     settings: wrk.Settings,
     patience: Patience,
-    database: Database | None,
-) -> tuple[wrk.Result, float]:
-    """Run wrk once the machine is quiet; run again if other work disturbed it (bounded)."""
+    database: Database,
+) -> Pair:
+    """Load the floor and the site in turns, slice by slice, once the machine is quiet;
+    do it again if other work disturbed it (bounded)."""
 
     def ours() -> list[int]:
-        pids = [server.pid, *server.worker_pids()]
-        return pids + (backend_pids(database) if database else [])
+        servers = [site.pid, *site.worker_pids(), floor.pid, *floor.worker_pids()]
+        return servers + backend_pids(database)
 
-    best: tuple[wrk.Result, float] | None = None
+    best: Pair | None = None
     while True:
         patience.wait_quiet()
+        floors, pages = [], []
         with Meter(ours) as meter:
-            result = wrk.run(server.url, urls, settings)
-        if best is None or meter.foreign < best[1]:
-            best = (result, meter.foreign)
-        if not patience.retry(meter.foreign, settings.duration):
+            for _ in range(settings.slices):
+                floors.append(wrk.run(floor.url, _floor_urls(), settings.slice))
+                pages.append(wrk.run(site.url, urls, settings.slice))
+        pair = Pair(wrk.join(floors), wrk.join(pages), meter.foreign)
+        if best is None or pair.other < best.other:
+            best = pair
+        if not patience.retry(meter.foreign, 2 * settings.duration):
             return best
         log(f"  other processes took {meter.foreign:.0%} of the CPU: running it again")
 
@@ -218,20 +222,14 @@ def _check(base_url: str, paths: dict[str, list[str]]) -> None:
                 raise RuntimeError(f"{kind} URL {path} answered {status}, not 200")
 
 
-def _progress(
-    db: Database,
-    kind: str,
-    result: wrk.Result,
-    urls: int,
-    other: float,
-    floor: wrk.Result | None = None,
-) -> None:
-    count = result.failed + result.socket_errors
+def _progress(db: Database, kind: str, pair: Pair, urls: int) -> None:
+    page = pair.page
+    count = page.failed + page.socket_errors + pair.floor.failed + pair.floor.socket_errors
     errors = f", {count} ERRORS" if count else ""
-    ratio = f"  {result.rps / floor.rps:.2f} of floor" if floor and floor.rps else ""
     log(
-        f"{db.name}: {kind:<13} {result.rps:8,.0f} req/s  p50 {result.p50_ms:6.1f} ms  "
-        f"p99 {result.p99_ms:6.1f} ms{ratio}  ({urls} URLs, other CPU {other:.0%}{errors})"
+        f"{db.name}: {kind:<13} {page.rps:8,.0f} req/s  p50 {page.p50_ms:6.1f} ms  "
+        f"p99 {page.p99_ms:6.1f} ms  floor {pair.floor.rps:8,.0f} req/s  "
+        f"{pair.ratio():.2f} of floor  ({urls} URLs, other CPU {pair.other:.0%}{errors})"
     )
 
 

@@ -23,11 +23,11 @@ GENERATE_TARGET_SIZE = 1_000_000
 
 @dataclass(frozen=True)
 class Pair:
-    """One round of a page kind: the floor's run and the page's run just after it."""
+    """One round of a page kind: the floor's and the page's loads, taken in turns."""
 
     floor: Result
     page: Result
-    other: float  # the share of CPU other processes took during the page's run
+    other: float  # the share of CPU other processes took during the round
 
     def ratio(self) -> float:
         return self.page.rps / self.floor.rps if self.floor.rps else 0.0
@@ -41,7 +41,7 @@ class Section:
     workers: int = 0
     home_bytes: int = 0
     floor_runs: list[Result] = field(default_factory=list)
-    floor_other: float = 0.0  # the largest share of CPU other processes took in a floor run
+    floor_other: float = 0.0  # the largest share of CPU other processes took in a round
     rounds: dict[str, list[Pair]] = field(default_factory=dict)  # by page kind, as measured
     site_rss_kib: int = 0
     floor_rss_kib: int = 0
@@ -80,16 +80,20 @@ def render(
         f"BLOG_TIMEZONE={TIMEZONE}.",
         f"- Load: `{settings.describe()}` on loopback, after a short warm-up; every page kind "
         "but home asks for a different random real URL on each request (bench/urls.lua).",
-        "- Noise: the machine is shared; before each run the harness waits for other work to "
-        f"use under 15% of the CPU and repeats a disturbed run once ({patience:.0f} s budget "
+        "- Noise: the machine is shared; before each round the harness waits for other work "
+        f"to use under 15% of the CPU and repeats a disturbed round once ({patience:.0f} s budget "
         "in all), keeping the quieter one.",
         "- Floor: bench/floor.py, a Flask app answering a fixed page as large as the home "
-        "page, same gunicorn command and settings, served beside the site and run just "
-        "before each page kind; each page's ratio is to the floor run beside it (the "
-        f"machine's speed drifts over minutes). Every page kind is measured in {rounds} "
-        "such floor-then-page rounds spread over the database's whole run; a row shows the "
-        "round with the median ratio, and the lowest and highest ratio in brackets. The "
-        "floor row shows the mean of all floor runs.",
+        "page, same gunicorn command and settings, served beside the site. The machine's "
+        "speed drifts over minutes and over seconds, so each page kind is loaded in turns "
+        f"with the floor, {settings.slices} slices of {settings.slice.duration} s of each "
+        "(floor, page, floor, page, ...), and its ratio is its requests over its slices' "
+        "time to the floor's over theirs; p50 is the slices' weighted by requests, p99 the "
+        f"worst slice's. Every page kind is measured in {rounds} such "
+        f"{'round' if rounds == 1 else 'rounds'} spread over "
+        "the database's whole run; a row shows the round with the median ratio, and the "
+        "lowest and highest ratio in brackets. The floor row shows the mean of all the "
+        "floor's rounds.",
         "- Targets (issue 4): requests/s vs floor: home 0.60, article 0.35, day 0.30, month "
         f"and year 0.25; deep listing p50 within {DEEP_P50_TARGET}x page one's (home); "
         f"p99 under {P99_TARGET_MS:.0f} ms everywhere; generate of a million under 5 min.",
