@@ -153,8 +153,6 @@ def _measure_site(section: Section, args: argparse.Namespace, settings: wrk.Sett
                     wrk.run(server.url, path, settings, duration=args.warmup)
                     pair = _in_turns(server, floor, path, settings, args.patience, db)
                     section.rounds[kind].append(pair)
-                    section.floor_runs.append(pair.floor)
-                    section.floor_other = max(pair.other, section.floor_other)
                     server.sample_rss()
                     floor.sample_rss()
                     _progress(db, kind, pair, len(paths[kind]))
@@ -196,13 +194,14 @@ def _in_turns(
         servers = [site.pid, *site.worker_pids(), floor.pid, *floor.worker_pids()]
         return servers + backend_pids(database)
 
+    floor_urls = _floor_urls()
     best: Pair | None = None
     while True:
         patience.wait_quiet()
         floors, pages = [], []
         with Meter(ours) as meter:
             for _ in range(settings.slices):
-                floors.append(wrk.run(floor.url, _floor_urls(), settings.slice))
+                floors.append(wrk.run(floor.url, floor_urls, settings.slice))
                 pages.append(wrk.run(site.url, urls, settings.slice))
         pair = Pair(wrk.join(floors), wrk.join(pages), meter.foreign)
         if best is None or pair.other < best.other:

@@ -40,8 +40,6 @@ class Section:
     database: Database
     workers: int = 0
     home_bytes: int = 0
-    floor_runs: list[Result] = field(default_factory=list)
-    floor_other: float = 0.0  # the largest share of CPU other processes took in a round
     rounds: dict[str, list[Pair]] = field(default_factory=dict)  # by page kind, as measured
     site_rss_kib: int = 0
     floor_rss_kib: int = 0
@@ -51,8 +49,14 @@ class Section:
 
     @property
     def floor(self) -> Result | None:
-        """The floor's runs averaged (None before the first)."""
-        return mean(self.floor_runs) if self.floor_runs else None
+        """The floor's loads in every round, averaged (None before the first round)."""
+        runs = [pair.floor for pairs in self.rounds.values() for pair in pairs]
+        return mean(runs) if runs else None
+
+    @property
+    def floor_other(self) -> float:
+        """The largest share of CPU other processes took in a round."""
+        return max((pair.other for pairs in self.rounds.values() for pair in pairs), default=0.0)
 
     def median(self, kind: str) -> Pair:
         """The round of a page kind that counts: the median ratio (of two middles, the lower)."""

@@ -33,13 +33,19 @@ def test_a_load_in_slices_is_rated_over_their_whole_time() -> None:
     assert joined.p99_ms == 30.0  # the worst slice's
 
 
-def test_the_median_round_counts() -> None:
-    floor = result(5000, 2.0)
+def test_the_median_round_counts_and_the_floor_row_sums_up_every_round() -> None:
+    floors = [result(5000, 2.0), result(4000, 2.0), result(6000, 2.0)]
+    pages = [result(r, 2.0) for r in (1500, 1000, 2100)]  # 0.30, 0.25 and 0.35 of the floor
     section = Section(database=None)  # type: ignore[arg-type]
-    section.rounds["day"] = [Pair(floor, result(r, 2.0), 0.0) for r in (1500, 1200, 1800)]
+    section.rounds["day"] = [
+        Pair(floor, page, other)
+        for floor, page, other in zip(floors, pages, (0.01, 0.2, 0.03), strict=True)
+    ]
 
     assert section.median("day").page.requests == 1500
     assert section.median("day").ratio() == pytest.approx(0.30)
+    assert section.floor is not None and section.floor.rps == pytest.approx(2500)
+    assert section.floor_other == 0.2
 
 
 def test_slices_split_the_duration() -> None:
