@@ -150,20 +150,19 @@ def listing(
     upper = now if end is None else min(now, end - timedelta(microseconds=1))
     lower = EARLIEST if start is None else start
     # Plain rows on a pooled connection: a listing needs no ORM session.
-    engine = engines.reader()
     if after is None:
         if before is not None:
             upper = min(upper, before.published_at)
         edge_at, edge_id = (upper, MAX_ID) if before is None else (upper, before.id)
         params = {"lower": lower, "upper": upper, "edge_at": edge_at, "edge_id": edge_id}
-        rows = NEWEST_FIRST.rows(engine, {**params, "limit": per_page + 1})
+        rows = NEWEST_FIRST.rows({**params, "limit": per_page + 1})
         items = [TeaserRow._make(row[:-1]) for row in rows[:per_page]]
         older = Cursor.of(items[-1]).token if len(rows) > per_page else None
         newer = Cursor.of(items[0]).token if before is not None and items else None
         return Page(items, older, newer, rows[0][-1] if rows else None)
     lower = max(lower, after.published_at)
     params = {"lower": lower, "upper": upper, "edge_at": lower, "edge_id": after.id}
-    rows = OLDEST_FIRST.rows(engine, {**params, "limit": per_page + 1})
+    rows = OLDEST_FIRST.rows({**params, "limit": per_page + 1})
     if len(rows) <= per_page:
         return None
     items = [TeaserRow._make(row[:-1]) for row in rows[:per_page][::-1]]
@@ -245,7 +244,7 @@ def read_article(article_id: int) -> Reading | None:
     """Return an article for its page, whatever its state, or None."""
     if not 0 < article_id <= MAX_ID:
         return None
-    rows = _READING.rows(engines.reader(), {"id": article_id})
+    rows = _READING.rows({"id": article_id})
     if not rows:
         return None
     *fields, names, version = rows[0]

@@ -169,8 +169,7 @@ def time_label(local_dt: datetime) -> str:
 
 def datetime_label(local_dt: datetime, day_label: str | None = None) -> str:
     """Format a wall-clock datetime as '26 March 2016 9:51' (given its day's label, if known)."""
-    # time_label's format written out: every teaser of a listing page comes through here.
-    return f"{day_label or gregorian_label(local_dt.date())} {local_dt.hour}:{local_dt.minute:02d}"
+    return f"{day_label or gregorian_label(local_dt.date())} {time_label(local_dt)}"
 
 
 def format_count(n: int) -> str:

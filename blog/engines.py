@@ -86,8 +86,13 @@ class PlainSelect:
         self.statement = statement
         self._plans: dict[tuple[str, str], _Plan] = {}
 
-    def rows(self, engine: sa.Engine, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """Run the statement with `params` on a pooled connection; return every row."""
+    def rows(self, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Run the statement with `params` on a pooled readers' connection; return every row.
+
+        Always the readers' engine: on PostgreSQL its sessions are the UTC ones the compiled
+        plan counts on (see `_read_as_utc`).
+        """
+        engine = reader()
         dialect = engine.dialect
         plan = self._plans.get((dialect.name, dialect.driver)) or self._compile(dialect)
         connection = engine.raw_connection()

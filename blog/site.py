@@ -307,7 +307,6 @@ def teasers(rows: Iterable[Any]) -> list[Teaser]:
     date.
     """
     tz, hijri, root = zone(), calendar(), request.script_root
-    escaped_root = escape_html(root)
     days: dict[date, tuple[str, str]] = {}  # the Gregorian and Hijri labels of each day
     authors: dict[str, str] = {}  # a page has a few authors and twenty entries
     shown = []
@@ -315,26 +314,20 @@ def teasers(rows: Iterable[Any]) -> list[Teaser]:
         # Stored instants come back aware (UTCDateTime, or psycopg in a UTC session).
         local = published_at.astimezone(tz)
         day = local.date()
-        labels = days.get(day)
-        if labels is None:
-            labels = days[day] = (dates.gregorian_label(day), dates.hijri_label(day, hijri))
-        author = authors.get(author_name)
-        if author is None:
-            author = authors[author_name] = escape_html(author_name)
-        if _PLAIN_SLUG.fullmatch(slug):
-            # article_path's result, written out: a slug the site made needs no escaping.
-            path = f"{escaped_root}/article/{article_id}/{slug}"
-        else:
-            path = escape_html(article_path(article_id, slug, root))
+        if day not in days:
+            days[day] = (dates.gregorian_label(day), dates.hijri_label(day, hijri))
+        if author_name not in authors:
+            authors[author_name] = escape_html(author_name)
+        day_label, hijri_label = days[day]
         shown.append(
             Teaser(
-                path,
+                escape_html(article_path(article_id, slug, root)),
                 escape_html(title),
                 escape_html(summary),
-                author,
+                authors[author_name],
                 local.isoformat(timespec="seconds"),  # digits and signs only
-                dates.datetime_label(local, labels[0]),
-                labels[1],
+                dates.datetime_label(local, day_label),
+                hijri_label,
             )
         )
     return shown

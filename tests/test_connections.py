@@ -111,9 +111,9 @@ def test_plain_reads_give_the_rows_sqlalchemy_gives(app: Flask, make_article) ->
         for plain, params in cases:
             with engine.connect() as connection:
                 expected = [tuple(row) for row in connection.execute(plain.statement, params)]
-            assert plain.rows(engine, params) == expected
+            assert plain.rows(params) == expected
         reading = articles.read_article(tagged.id)
-        rows = articles.NEWEST_FIRST.rows(engine, {**listing, "limit": 5})
+        rows = articles.NEWEST_FIRST.rows({**listing, "limit": 5})
     assert reading is not None and reading.tag_names == ["Apple", "Zebra"]
     assert [row[1] for row in rows] == ["Tagged", "Untagged"]
     # Aware UTC instants, to the microsecond, as the ORM reads them.
@@ -159,7 +159,7 @@ def test_readers_get_utc_instants_whatever_the_servers_zone(make_app, make_artic
             reading = articles.read_article(article_id)
             now = utcnow()
             listing = {"lower": articles.EARLIEST, "upper": now, "edge_at": now, "edge_id": 10**9}
-            rows = articles.NEWEST_FIRST.rows(engines.reader(), {**listing, "limit": 5})
+            rows = articles.NEWEST_FIRST.rows({**listing, "limit": 5})
             # The ORM's own connections convert what they read: the same instant.
             stored = db.session.get(type(article), article_id).published_at
         html = app.test_client().get(f"/article/{article_id}/{slug}").get_data(as_text=True)
