@@ -25,12 +25,19 @@ from .dates import day_bounds, local_date, local_today
 from .extensions import db
 from .models import MAX_ID, Article, DayCount, Tag, User, article_tags
 
-_TOKEN = re.compile(r"(-?\d{1,12})\.(\d{1,18})")
+# seconds.id, or seconds.microseconds.id when the instant has a fraction of a second.
+_TOKEN = re.compile(r"(-?\d{1,12})(?:\.(\d{6}))?\.(\d{1,18})")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
 class Cursor:
-    """A position in a newest-first listing: the (published_at, id) of an article."""
+    """A position in a newest-first listing: the (published_at, id) of an article.
+
+    Its token keeps the instant whole: cut to the second, the next page would start before
+    the articles published earlier within that second and skip them.
+    """
 
     published_at: datetime
     id: int
@@ -46,17 +53,20 @@ class Cursor:
         if token is None:
             return None
         match = _TOKEN.fullmatch(token)
-        if not match or int(match[2]) > MAX_ID:
+        if not match or int(match[3]) > MAX_ID:
             raise ValueError(f"bad page token {token!r}")
         try:
-            instant = datetime.fromtimestamp(int(match[1]), UTC)
-        except (OverflowError, OSError, ValueError) as error:
+            instant = _EPOCH + timedelta(seconds=int(match[1]), microseconds=int(match[2] or 0))
+        except OverflowError as error:
             raise ValueError(f"bad page token {token!r}") from error
-        return cls(instant, int(match[2]))
+        return cls(instant, int(match[3]))
 
     @property
     def token(self) -> str:
-        return f"{int(self.published_at.timestamp())}.{self.id}"
+        seconds, rest = divmod(self.published_at - _EPOCH, _SECOND)
+        if rest:
+            return f"{seconds}.{rest.microseconds:06d}.{self.id}"
+        return f"{seconds}.{self.id}"
 
 
 @dataclass(frozen=True)
