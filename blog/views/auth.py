@@ -27,6 +27,7 @@ from flask import (
 )
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
+from werkzeug.exceptions import HTTPException
 from werkzeug.security import check_password_hash
 
 from ..extensions import db, limiter, login_manager
@@ -148,6 +149,14 @@ def logout() -> Response:
     session.pop(STAMP_KEY, None)
     flash("Signed out.", "info")
     return redirect(url_for("home.index"), 303)
+
+
+@bp.errorhandler(429)
+def _too_many_attempts(error: HTTPException) -> tuple[str, int]:
+    """Answer a locked sign-in with the form again, the name kept, and how long to wait."""
+    form = LoginForm()
+    form.form_errors.append(TOO_MANY_ATTEMPTS)
+    return _login_page(form, safe_next(request.args.get("next")), 429)
 
 
 def _login_page(form: LoginForm, target: str | None, status: int) -> tuple[str, int]:
