@@ -1,9 +1,12 @@
 """Whole-page caching for anonymous readers, with the HTTP validators that go with it.
 
 A reader's page depends on the content (the content version moves with every write), on
-the local day and on which scheduled articles are due (the masthead's `valid_until`). The
-version is part of the cache key and both are in the ETag; an entry is not used past its
-`valid_until`, so a cached page is never stale. Signed-in users always get a fresh page.
+the local day and on which scheduled articles are due (the masthead's `valid_until`), and
+on the settings and the release it was made under (the `fingerprint`, worked out once when
+the app starts). The fingerprint and the version are part of the cache key and all three
+are in the ETag; an entry is not used past its `valid_until`, so a cached page is never
+stale, and no host sharing the cache, browser or proxy takes a page made under other
+settings or by another release for this one's. Signed-in users always get a fresh page.
 
 Cached pages are answered by WSGI middleware before Flask sees the request: a hit costs a
 cache look-up and a read of the version, not a trip through the framework. A page that is
@@ -14,9 +17,11 @@ read: its own statement reads the version with its rows (counts.version_column).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +37,62 @@ YEAR = 365 * 24 * 3600
 
 def init_app(app: Flask) -> None:
     """Serve cached reader pages before Flask; give static URLs a content hash."""
+    app.extensions[site.FINGERPRINT] = fingerprint(app)
     app.wsgi_app = CachedPages(app, app.wsgi_app)  # type: ignore[method-assign]
     app.url_defaults(_hash_static_urls)
     app.after_request(_static_headers)
     app.jinja_env.globals["static_url"] = static_url
+
+
+# The settings a reader's page shows or is sent with (SHARED_CACHE_SECONDS is in the
+# Cache-Control header kept with it). A new setting that changes pages belongs here.
+RENDERING_SETTINGS = (
+    "SITE_NAME",
+    "SOCIAL_LINKS",
+    "TIMEZONE",
+    "HIJRI_OFFSET_DAYS",
+    "MASTHEAD_DAYS",
+    "PER_PAGE",
+    "SHARED_CACHE_SECONDS",
+)
+# Libraries whose next version can change a page: Hijri data, zone rules, HTML escaping.
+RENDERING_LIBRARIES = ("hijridate", "tzdata", "Jinja2", "MarkupSafe")
+
+
+def fingerprint(app: Flask) -> str:
+    """Name what the app's pages depend on besides content: its settings and its release.
+
+    The release is the package's, the templates' and the static files' contents and the
+    rendering libraries' versions. No paths, times or hash seeds: every host running the
+    same release with the same settings agrees, so they share cached pages and ETags.
+    """
+    digest = hashlib.sha256()
+    settings = {key: app.config[key] for key in RENDERING_SETTINGS}
+    digest.update(json.dumps(settings, default=str).encode())
+    for name in RENDERING_LIBRARIES:
+        try:
+            digest.update(f"\0{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"\0{name}".encode())
+    folders = {"blog": Path(__file__).parent}
+    for name, folder in (("templates", app.template_folder), ("static", app.static_folder)):
+        if folder:
+            folders[name] = Path(app.root_path, folder)
+    for name, folder in folders.items():
+        for path, relative in _release_files(folder):
+            digest.update(f"\0{name}/{relative}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
+def _release_files(folder: Path) -> list[tuple[Path, str]]:
+    """List a folder's files by relative path, leaving out bytecode and hidden files."""
+    files = []
+    for path in folder.rglob("*"):
+        parts = path.relative_to(folder).parts
+        if path.is_file() and not any(p.startswith((".", "__pycache__")) for p in parts):
+            files.append((path, "/".join(parts)))
+    return sorted(files, key=lambda file: file[1])
 
 
 @dataclass(frozen=True)
@@ -50,14 +107,16 @@ class Entry:
 
 
 # Bumped whenever Entry changes shape, so that after an upgrade no host unpickles an
-# entry another release left in Redis.
+# entry another release left in Redis. The fingerprint moves with any change to this file
+# too; the number says so outright, whatever the fingerprint comes to be made of.
 ENTRY_FORMAT = 1
 
 
-def _key(version: int, environ: dict[str, Any]) -> str:
-    """One page of one site: the content version, where it was asked for and how."""
+def _key(fingerprint: str, version: int, environ: dict[str, Any]) -> str:
+    """One page of one site: settings and release, content version, where and how asked."""
     return (
-        f"page{ENTRY_FORMAT}:{version}:{environ.get('wsgi.url_scheme')}://{environ.get('HTTP_HOST')}"
+        f"page{ENTRY_FORMAT}:{fingerprint}:{version}:"
+        f"{environ.get('wsgi.url_scheme')}://{environ.get('HTTP_HOST')}"
         f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}"
         f"?{environ.get('QUERY_STRING', '')}"
     )
@@ -67,14 +126,15 @@ class CachedPages:
     """WSGI middleware answering a cookieless GET from the page cache, Flask untouched.
 
     A page cached for anonymous readers (see `cached_page`) is stored whole, its headers
-    included, under the content version it was made from; the entry knows when its
-    masthead would change. A hit costs one cache look-up and one read of the version,
-    and answers 304 when the reader already holds that version.
+    included, under the app's fingerprint and the content version it was made from; the
+    entry knows when its masthead would change. A hit costs one cache look-up and one read
+    of the version, and answers 304 when the reader already holds that page.
     """
 
     def __init__(self, app: Flask, wsgi_app: Callable[..., Any]) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
+        self.fingerprint: str = app.extensions[site.FINGERPRINT]
         self._engine: Any = None
         # The content version this process read last: versions only ever grow.
         self._seen: int | None = None
@@ -100,9 +160,9 @@ class CachedPages:
         return self.app.extensions["cache"][cache]
 
     def _cached(self, environ: dict[str, Any]) -> Entry | None:
-        backend, seen = self._backend(), self._seen
+        backend, seen, fingerprint = self._backend(), self._seen, self.fingerprint
         environ[CONSULTED] = True
-        entry = None if seen is None else _lookup(backend, seen, environ)
+        entry = None if seen is None else _lookup(backend, fingerprint, seen, environ)
         if seen is not None and entry is None:
             # Not kept under the version this process read last, so almost surely not
             # under a newer one: made afresh, its own statement reads the version.
@@ -114,7 +174,7 @@ class CachedPages:
         self._seen = version
         # A miss goes on to Flask: the page is made from this version, not a second read.
         environ[site.VERSION_READ] = version
-        return entry if version == seen else _lookup(backend, version, environ)
+        return entry if version == seen else _lookup(backend, fingerprint, version, environ)
 
     def _render(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         """Let Flask answer; keep the page whole when `cached_page` marked it cacheable."""
@@ -142,7 +202,8 @@ class CachedPages:
         )
         if lifetime >= 1:
             entry = Entry(etag, valid_until, sent[0], list(sent[1]), content)
-            self._backend().set(_key(version, environ), entry, timeout=int(lifetime))
+            key = _key(self.fingerprint, version, environ)
+            self._backend().set(key, entry, timeout=int(lifetime))
         return [content]
 
 
@@ -153,8 +214,8 @@ CONSULTED = "blog.page_cache_consulted"
 _BODY_HEADERS = ("Content-Type", "Content-Length")
 
 
-def _lookup(backend: Any, version: int, environ: dict[str, Any]) -> Entry | None:
-    entry: Entry | None = backend.get(_key(version, environ))
+def _lookup(backend: Any, fingerprint: str, version: int, environ: dict[str, Any]) -> Entry | None:
+    entry: Entry | None = backend.get(_key(fingerprint, version, environ))
     if entry is None or entry.valid_until <= dates.utcnow().timestamp():
         return None
     return entry
@@ -180,8 +241,9 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
                 return _validated(Response(status=304), etag)
         if CONSULTED not in request.environ:
             # A reader with some cookie but not signed in: the middleware let it through.
-            backend = current_app.extensions["cache"][cache]
-            entry = _lookup(backend, site.content_version(), request.environ)
+            extensions = current_app.extensions
+            backend, fingerprint = extensions["cache"][cache], extensions[site.FINGERPRINT]
+            entry = _lookup(backend, fingerprint, site.content_version(), request.environ)
             if entry is not None:
                 return Response(entry.body, status=entry.status, headers=entry.headers)
         # The view comes first: its own statement may read the content version.
@@ -197,8 +259,9 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _etag() -> str:
-    """Name the page as this request sees it: the content version and the masthead's life."""
-    return f"{site.content_version()}-{int(site.masthead().valid_until.timestamp())}"
+    """Name the page as this request sees it: content version, masthead's life, fingerprint."""
+    valid_until = int(site.masthead().valid_until.timestamp())
+    return f"{site.content_version()}-{valid_until}-{current_app.extensions[site.FINGERPRINT]}"
 
 
 def signed_in() -> bool:

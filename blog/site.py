@@ -104,6 +104,8 @@ def now() -> datetime:
 
 # Where the page cache leaves the content version it read before passing a request on.
 VERSION_READ = "blog.content_version"
+# Where the app keeps its settings' and release's fingerprint (pagecache.fingerprint).
+FINGERPRINT = "blog.fingerprint"
 
 
 def content_version() -> int:
@@ -196,7 +198,8 @@ def masthead() -> Masthead:
 
 
 def _shared_masthead(version: int, today: date, tz: ZoneInfo, instant: datetime) -> Masthead:
-    key = f"masthead:{version}:{today.isoformat()}"
+    # Hosts sharing the cache may run other settings (zone, Hijri offset) or another release.
+    key = f"masthead:{current_app.extensions[FINGERPRINT]}:{version}:{today.isoformat()}"
     shown: Masthead | None = cache.get(key)
     if shown is None or shown.valid_until <= instant:
         shown = _build_masthead(today, tz, instant)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
-from blog import dates
+import pytest
+from loadgen import redis_namespace, require_redis
 
-from conftest import retitle_behind_the_apps_back
+from blog import ROOT, dates
+
+from conftest import base_config, retitle_behind_the_apps_back
 
 
 def test_reader_pages_answer_304_until_something_changes(client, make_article):
@@ -152,3 +161,92 @@ def test_a_page_made_after_a_write_elsewhere_shows_that_write_whole(client, make
     fresh = client.get("/", headers={"If-None-Match": home.headers["ETag"]})
     assert fresh.status_code == 200
     assert "Published elsewhere" in fresh.get_data(as_text=True)
+
+
+MASTHEAD_DATE = re.compile(r'class="masthead-date"[^>]*>([^<]*)<')
+SITE_NAME = re.compile(r'class="site-name"[^>]*>([^<]*)<')
+
+
+@pytest.mark.parametrize(
+    ("changed", "shown"),
+    [
+        pytest.param({"HIJRI_OFFSET_DAYS": 1}, MASTHEAD_DATE, id="hijri-offset"),
+        pytest.param({"SITE_NAME": "The Other Blog"}, SITE_NAME, id="site-name"),
+    ],
+)
+def test_a_changed_setting_changes_the_validator(client, make_app, make_article, changed, shown):
+    article = make_article(title="Unchanged story")
+    urls = ("/", f"/article/{article.id}/{article.slug}")
+    before = {url: client.get(url) for url in urls}
+    # The same database and content, served after a restart with one setting changed.
+    restarted = make_app(**changed).test_client()
+    for url in urls:
+        old = before[url]
+        response = restarted.get(url, headers={"If-None-Match": old.headers["ETag"]})
+        assert response.status_code == 200, url
+        assert response.headers["ETag"] != old.headers["ETag"], url
+        text, old_text = response.get_data(as_text=True), old.get_data(as_text=True)
+        assert shown.search(text)[1] != shown.search(old_text)[1], url
+        assert restarted.get(url).headers["ETag"] == response.headers["ETag"]
+
+
+# Another host: builds the app from the release it is run in and prints the home page's ETag.
+HOST = """
+import json, sys
+import blog
+app = blog.create_app(json.loads(sys.argv[1]))
+with app.app_context():
+    etag = app.test_client().get("/").headers["ETag"]
+print(json.dumps([blog.__file__, etag]))
+"""
+
+
+def test_hosts_on_one_release_and_settings_agree_on_validators(
+    client, make_app, make_article, database_uri, tmp_path
+):
+    make_article(title="Seen from every host")
+    etag = client.get("/").headers["ETag"]
+    # The content version, the masthead's lifetime, and the settings' and release's fingerprint.
+    assert re.fullmatch(r'"\d+-\d+-[0-9a-f]{8}"', etag), etag
+    assert make_app().test_client().get("/").headers["ETag"] == etag
+
+    # The same release checked out elsewhere, run by a process with another hash seed.
+    release = tmp_path / "release"
+    for name in ("blog", "templates", "static"):
+        shutil.copytree(ROOT / name, release / name, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(release),
+        "PYTHONHASHSEED": "4242",
+        "BLOG_INSTANCE_PATH": str(tmp_path / "other-host"),
+    }
+    config = json.dumps(base_config(database_uri, tmp_path))
+    host = subprocess.run(
+        [sys.executable, "-c", HOST, config],
+        cwd=release,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert host.returncode == 0, host.stderr
+    module, other_etag = json.loads(host.stdout.splitlines()[-1])
+    assert Path(module).is_relative_to(release)
+    assert other_etag == etag
+
+
+def test_a_shared_page_made_under_other_settings_is_not_served(make_app, make_article):
+    redis_url = require_redis()
+    article = make_article(title="Shared story")
+    with redis_namespace(redis_url, "settings") as prefix:
+        shared = {"REDIS_URL": redis_url, "CACHE_KEY_PREFIX": prefix}
+        first = make_app(**shared).test_client()
+        home = first.get("/")  # kept in Redis: the page and the masthead
+        line = MASTHEAD_DATE.search(home.get_data(as_text=True))[1]
+        other = make_app(**shared, HIJRI_OFFSET_DAYS=1).test_client()
+        # The article first: not cached as a page, so only the shared masthead could leak.
+        for url in (f"/article/{article.id}/{article.slug}", "/"):
+            response = other.get(url)
+            assert response.status_code == 200, url
+            assert MASTHEAD_DATE.search(response.get_data(as_text=True))[1] != line, url
+        assert other.get("/").headers["ETag"] != home.headers["ETag"]
