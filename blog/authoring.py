@@ -191,7 +191,10 @@ def _slug(article: Article, data: ArticleInput) -> str:
     # the article's address must not move because its form was saved.
     if data.slug and data.slug == article.slug:
         return article.slug
-    return publishing.unique_slug(data.slug or data.title, article.id)
+    if data.slug:
+        # The form refused a slug longer than the column: this one is kept whole.
+        return publishing.unique_slug(data.slug, article.id, publishing.MAX_SLUG)
+    return publishing.unique_slug(data.title, article.id)
 
 
 def _publish_time(article: Article | None, data: ArticleInput, now: datetime) -> datetime | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +33,18 @@ _FIRST_MONTH = (1343, 1)
 _LAST_MONTH = (1500, 12)
 MAX_OFFSET_DAYS = 2
 MAX_START_SHIFT_DAYS = 2
+
+# The years the archives cover: a local day outside them has no UTC bounds to query by.
+FIRST_YEAR, LAST_YEAR = 2, 9998
+# The instants an article may be published at, [PUBLISH_FROM, PUBLISH_UNTIL): a zone's offset
+# is always less than a day, so a day's margin keeps the local date inside the archives'
+# years in every zone, and every conversion of it inside Python's calendar.
+PUBLISH_FROM: datetime = datetime(FIRST_YEAR, 1, 2, tzinfo=UTC)
+PUBLISH_UNTIL: datetime = datetime(LAST_YEAR, 12, 31, tzinfo=UTC)
+PUBLISH_RANGE = (
+    f"an article can be published from {PUBLISH_FROM.isoformat()} "
+    f"up to (not including) {PUBLISH_UNTIL.isoformat()}"
+)
 
 
 # --- instants and zones ----------------------------------------------------------------------
@@ -62,8 +74,16 @@ def site_zone(name: str) -> ZoneInfo:
 
 
 def to_local(instant: datetime, tz: ZoneInfo) -> datetime:
-    """Convert an aware instant to the wall-clock time in tz."""
-    return as_utc(instant).astimezone(tz)
+    """Convert an aware instant to the wall-clock time in tz, held inside Python's calendar."""
+    utc = as_utc(instant)
+    try:
+        return utc.astimezone(tz)
+    except OverflowError:
+        # Only a row stored before publish times were checked lies this close to year 1 or
+        # 9999. Shown, counted and edited at the calendar's first or last moment, it breaks
+        # no page, count or sign-in, and its editor can find it and move it into the range.
+        edge = datetime.max if utc.year == MAXYEAR else datetime.min
+        return edge.replace(tzinfo=tz)
 
 
 def local_date(instant: datetime, tz: ZoneInfo) -> date:
@@ -108,17 +128,58 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return _day_start(day, tz), _day_start(day + timedelta(days=1), tz)
 
 
-def parse_local_input(text: str, tz: ZoneInfo) -> datetime:
-    """Parse an HTML datetime-local value as a wall-clock time in tz and return aware UTC."""
+def _wall_clock(text: str) -> datetime:
     match = _INPUT_RE.fullmatch(text.strip())
     if match is None:
         raise ValueError(INPUT_ERROR)
-    parts = [int(part) for part in match.groups("0")]
     try:
-        return local_to_utc(datetime(*parts), tz)
-    except (ValueError, OverflowError):
-        # Impossible dates such as 30 February, and times that fall off the end of datetime.
+        return datetime(*(int(part) for part in match.groups("0")))
+    except ValueError:
+        # Impossible dates such as 30 February.
         raise ValueError(INPUT_ERROR) from None
+
+
+def parse_local_input(text: str, tz: ZoneInfo) -> datetime:
+    """Parse an HTML datetime-local value as a wall-clock time in tz and return aware UTC."""
+    wall = _wall_clock(text)
+    try:
+        return local_to_utc(wall, tz)
+    except OverflowError:
+        # Times that fall off the end of datetime once converted.
+        raise ValueError(INPUT_ERROR) from None
+
+
+def is_publishable(instant: datetime) -> bool:
+    """Tell whether an article may be published at an aware instant (see PUBLISH_FROM)."""
+    try:
+        return PUBLISH_FROM <= as_utc(instant) < PUBLISH_UNTIL
+    except OverflowError:
+        return False
+
+
+def publish_range_error(tz: ZoneInfo) -> str:
+    """Say which publish times the article form accepts, as datetime-local values in tz."""
+    first = to_local(PUBLISH_FROM, tz)
+    if first.second or first.microsecond:
+        # Old local mean times have offsets in seconds: the first whole minute inside.
+        first = first.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    last = to_local(PUBLISH_UNTIL - timedelta(microseconds=1), tz)
+    return (
+        f"Choose a publish time from {format_local_input(first, tz)} "
+        f"to {format_local_input(last, tz)}"
+    )
+
+
+def parse_publish_input(text: str, tz: ZoneInfo) -> datetime:
+    """Parse a datetime-local publish time in tz; raise ValueError if malformed or out of range."""
+    wall = _wall_clock(text)
+    try:
+        instant = local_to_utc(wall, tz)
+    except OverflowError:
+        instant = None
+    if instant is None or not is_publishable(instant):
+        raise ValueError(publish_range_error(tz))
+    return instant
 
 
 def format_local_input(instant: datetime, tz: ZoneInfo) -> str:
@@ -130,6 +191,15 @@ def format_local_input(instant: datetime, tz: ZoneInfo) -> str:
 def iso_local(instant: datetime, tz: ZoneInfo) -> str:
     """Format an instant as ISO 8601 in tz with its offset, to the second."""
     return to_local(instant, tz).isoformat(timespec="seconds")
+
+
+def iso_exact(instant: datetime, tz: ZoneInfo) -> str:
+    """Format an instant as full ISO 8601 in tz, or in UTC where tz's wall clock runs out."""
+    utc = as_utc(instant)
+    try:
+        return utc.astimezone(tz).isoformat()
+    except OverflowError:
+        return utc.isoformat()
 
 
 # --- Gregorian labels ------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from . import dates, site
+from . import dates, publishing, site
 from .models import ROLES
 
 MIN_PASSWORD_LENGTH = 8
@@ -69,6 +69,27 @@ def _new_password() -> list[Any]:
     ]
 
 
+def _slug_fits(form: FlaskForm, field: StringField) -> None:
+    """Refuse a slug too long to store whole, rather than cut it without a word."""
+    text = field.data or ""
+    length = publishing.slug_length(text)
+    if text and length > publishing.MAX_SLUG:
+        raise ValidationError(
+            f"Keep the slug to {publishing.MAX_SLUG} characters or fewer (this one has {length})."
+        )
+
+
+def _tags_fit(form: FlaskForm, field: StringField) -> None:
+    """Refuse a tag too long to store whole, naming it."""
+    try:
+        publishing.tag_names(field.data or "")
+    except publishing.TagTooLong as error:
+        raise ValidationError(
+            f"Keep each tag to {publishing.MAX_TAG_NAME} characters or fewer: "
+            f"“{publishing.shorten(error.name)}” has {len(error.name)}."
+        ) from None
+
+
 class LoginForm(FlaskForm):
     username = StringField(
         "Username",
@@ -96,9 +117,10 @@ class ArticleForm(FlaskForm):
     )
     slug = StringField(
         "Slug",
-        validators=[Length(max=200, message="Keep the slug to 200 characters or fewer.")],
+        validators=[_slug_fits],
         filters=[_strip],
         description="The last part of the address. Leave it empty to make one from the title.",
+        render_kw={"maxlength": publishing.MAX_SLUG},
     )
     summary = TextAreaField(
         "Summary",
@@ -115,6 +137,7 @@ class ArticleForm(FlaskForm):
     )
     tags = StringField(
         "Tags",
+        validators=[_tags_fit],
         filters=[_strip],
         description="Separate tags with commas.",
     )
@@ -141,7 +164,7 @@ class ArticleForm(FlaskForm):
         if not field.data:
             return
         try:
-            self.publish_instant = dates.parse_local_input(field.data, site.zone())
+            self.publish_instant = dates.parse_publish_input(field.data, site.zone())
         except ValueError as error:
             raise ValidationError(f"{error} (for example 2024-03-10T09:30).") from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 
 import sqlalchemy as sa
@@ -10,10 +11,42 @@ from . import content
 from .extensions import db
 from .models import Article, Tag
 
+# The sizes of articles.slug and tags.name: longer values are refused, never cut.
+MAX_SLUG = 200
+MAX_TAG_NAME = 80
+# A slug made from a title is kept short; one the author types may use all of MAX_SLUG.
+TITLE_SLUG_LENGTH = 80
 
-def unique_slug(text: str, article_id: int | None = None) -> str:
+
+class TagTooLong(ValueError):
+    """A tag name longer than the tags table holds."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"tag {shorten(name)!r} is longer than {MAX_TAG_NAME} characters")
+
+
+def shorten(text: str, length: int = 24) -> str:
+    """Return the start of text for a message, with an ellipsis when cut."""
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def slug_length(text: str) -> int:
+    """Return how long the slug an author's text makes is (text past MAX_SLUG: its own length)."""
+    return len(text) if len(text) > MAX_SLUG else len(requested_slug(text))
+
+
+def requested_slug(text: str) -> str:
+    """Return the whole slug an author's text makes; it may be longer than MAX_SLUG."""
+    # Some letters are spelt with two ("ß" -> "ss"): the slug can outgrow what was typed.
+    return content.slugify(text, max_length=sys.maxsize)
+
+
+def unique_slug(
+    text: str, article_id: int | None = None, max_length: int = TITLE_SLUG_LENGTH
+) -> str:
     """Make a slug from text that no other article uses."""
-    base = content.slugify(text)
+    base = content.slugify(text, max_length=max_length)
     candidate, n = base, 1
     while True:
         stmt = sa.select(Article.id).where(Article.slug == candidate)
@@ -26,7 +59,7 @@ def unique_slug(text: str, article_id: int | None = None) -> str:
             return candidate
         n += 1
         suffix = f"-{n}"
-        candidate = base[: 200 - len(suffix)] + suffix
+        candidate = base[: MAX_SLUG - len(suffix)] + suffix
 
 
 def set_body(article: Article, *, markdown: str | None = None, html: str | None = None) -> None:
@@ -42,10 +75,12 @@ def set_body(article: Article, *, markdown: str | None = None, html: str | None 
 
 
 def tag_names(text: str) -> list[str]:
-    """Split a comma-separated tag field into distinct, trimmed names."""
+    """Split a comma-separated tag field into distinct, trimmed names; raise TagTooLong."""
     seen: dict[str, str] = {}
     for raw in text.split(","):
-        name = " ".join(raw.split())[:80]
+        name = " ".join(raw.split())
+        if len(name) > MAX_TAG_NAME:
+            raise TagTooLong(name)
         if name and name.casefold() not in seen:
             seen[name.casefold()] = name
     return list(seen.values())

@@ -315,7 +315,10 @@ def teasers(rows: Iterable[Any]) -> list[Teaser]:
     shown = []
     for article_id, title, slug, summary, published_at, author_name in rows:
         # Stored instants come back aware (UTCDateTime, or psycopg in a UTC session).
-        local = published_at.astimezone(tz)
+        try:
+            local = published_at.astimezone(tz)
+        except OverflowError:  # a row stored before publish times were checked
+            local = dates.to_local(published_at, tz)
         day = local.date()
         if day not in days:
             days[day] = (dates.gregorian_label(day), dates.hijri_label(day, hijri))

@@ -20,15 +20,14 @@ import sqlalchemy as sa
 from flask import url_for
 from sqlalchemy.orm import joinedload, selectinload
 
-from . import content, counts, publishing
-from .dates import as_utc, to_local
+from . import accounts, content, counts, publishing
+from .dates import PUBLISH_RANGE, as_utc, is_publishable, iso_exact
 from .extensions import db
 from .models import STATUSES, Article, User
 
 BATCH_SIZE = 500
 DEFAULT_AUTHOR = "import"
 MAX_TITLE = 300
-MAX_SLUG = 200
 MAX_EXTERNAL_ID = 200
 MAX_USERNAME = 64
 DATE_EXAMPLE = "2016-03-26T09:51:00+03:00"
@@ -102,6 +101,9 @@ def parse_line(text: str, default_author: str = DEFAULT_AUTHOR) -> Record:
         raise ValueError("no body: give body_markdown or body_html")
     if html is not None and not markdown:
         markdown = None  # an empty Markdown source beside HTML is an HTML article
+    slug = _optional_str(data, "slug") or None
+    if slug is not None and publishing.slug_length(slug) > publishing.MAX_SLUG:
+        raise ValueError(f"slug is longer than {publishing.MAX_SLUG} characters")
     published_at = _instant(data.get("published_at"))
     if published_at is None and status != "draft":
         raise ValueError(
@@ -116,7 +118,7 @@ def parse_line(text: str, default_author: str = DEFAULT_AUTHOR) -> Record:
         author=_username(_optional_str(data, "author") or default_author),
         status=status,
         tags=_tags(data.get("tags")),
-        slug=_optional_str(data, "slug") or None,
+        slug=slug,
         summary=_optional_str(data, "summary"),
     )
 
@@ -190,7 +192,7 @@ def export_record(article: Article, tz: ZoneInfo) -> dict[str, Any]:
         "slug": article.slug,
         "author": article.author.username,
         "status": article.status,
-        "published_at": None if published is None else to_local(published, tz).isoformat(),
+        "published_at": None if published is None else iso_exact(published, tz),
         "tags": [tag.name for tag in article.tags],
         "summary": article.summary,
     }
@@ -203,7 +205,11 @@ def export_record(article: Article, tz: ZoneInfo) -> dict[str, Any]:
 
 
 class _Authors:
-    """User ids by name, creating unknown authors, one query per name per import."""
+    """User ids by name, creating unknown authors, one look-up per name per import.
+
+    A name that differs from a user's only in case is that user: a second account would
+    look the same in bylines.
+    """
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
@@ -211,6 +217,8 @@ class _Authors:
     def id_of(self, username: str) -> int:
         if username not in self._ids:
             user = db.session.scalar(sa.select(User).where(User.username == username))
+            if user is None and (existing := accounts.same_name(username)) is not None:
+                user = db.session.scalar(sa.select(User).where(User.username == existing))
             if user is None:
                 user = new_author(username)
                 db.session.flush()
@@ -248,7 +256,7 @@ def _save(record: Record, authors: _Authors) -> bool:
 
 def _slug(record: Record, article: Article) -> str:
     if record.slug:
-        wanted = content.slugify(record.slug, max_length=MAX_SLUG)
+        wanted = content.slugify(record.slug, max_length=publishing.MAX_SLUG)
         stmt = sa.select(Article.id).where(Article.slug == wanted)
         if article.id is not None:
             stmt = stmt.where(Article.id != article.id)
@@ -292,10 +300,9 @@ def _instant(value: object) -> datetime | None:
         raise ValueError(
             f"published_at {value!r} has no UTC offset; write it with one, e.g. {DATE_EXAMPLE}"
         )
-    try:
-        return as_utc(parsed)
-    except OverflowError:
-        raise ValueError(f"published_at {value!r} is out of range") from None
+    if not is_publishable(parsed):
+        raise ValueError(f"published_at {value!r} is out of range: {PUBLISH_RANGE}")
+    return as_utc(parsed)
 
 
 def _username(name: str) -> str:

@@ -492,6 +492,49 @@ def test_tags_are_split_trimmed_and_deduplicated(client: FlaskClient, author: Us
     assert sorted(tag.name for tag in article.tags) == ["News", "World Cup", "politics"]
 
 
+def test_a_typed_slug_is_stored_whole_up_to_the_column_size(
+    client: FlaskClient, author: User
+) -> None:
+    assert create(client, slug="q" * 150).slug == "q" * 150
+    assert create(client, slug="q" * 200).slug == "q" * 200
+    assert create(client, slug="q" * 150).slug == "q" * 150 + "-2"
+    assert 'maxlength="200"' in text(client.get("/admin/articles/new"))
+
+
+@pytest.mark.parametrize(("slug", "length"), [("q" * 201, 201), ("ß" * 101, 202)])
+def test_a_slug_too_long_to_store_is_refused_not_cut(
+    client: FlaskClient, author: User, slug: str, length: int
+) -> None:
+    # "ß" is spelt "ss" in a slug: 101 typed characters make 202.
+    typed = form(title="Kept title", slug=slug, body="Kept body", tags="kept")
+    response = client.post("/admin/articles/new", data=typed)
+    assert response.status_code == 422
+    html = text(response)
+    assert f"Keep the slug to 200 characters or fewer (this one has {length})." in html
+    values = form_values(html)
+    assert [values[name] for name in ("title", "slug", "body", "tags")] == [
+        "Kept title",
+        slug,
+        "Kept body",
+        "kept",
+    ]
+    assert count(Article) == 0
+
+
+def test_a_tag_too_long_to_store_is_refused_not_cut(client: FlaskClient, author: User) -> None:
+    assert [tag.name for tag in create(client, tags="t" * 80).tags] == ["t" * 80]
+    long_tag = "Long " + "t" * 80
+    typed = form(title="Kept title", tags=f"short, {long_tag}")
+    response = client.post("/admin/articles/new", data=typed)
+    assert response.status_code == 422
+    html = text(response)
+    shown = "Long " + "t" * 18 + "…"
+    assert f"Keep each tag to 80 characters or fewer: “{shown}” has 85." in html
+    assert form_values(html)["tags"] == f"short, {long_tag}"
+    assert count(Article) == 1
+    assert db.session.scalars(sa.select(Tag.name)).all() == ["t" * 80]
+
+
 # --- drafts, scheduling, time zones ----------------------------------------------------------
 
 

@@ -64,6 +64,25 @@ def test_create_validates_and_keeps_input(app: Flask, make_user: UserFactory) ->
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
 
 
+def test_create_refuses_a_name_that_differs_only_in_case(
+    app: Flask, make_user: UserFactory
+) -> None:
+    client = admin_client(app, make_user)
+    make_user("demo")
+    make_user("Çelik")  # SQL lower() leaves "Ç" as it is on SQLite
+    for name, existing in [("DEMO", "demo"), ("Demo", "demo"), ("çelik", "Çelik")]:
+        response = client.post(
+            "/admin/users/",
+            data={"username": name, "role": "author", "password": "a long password"},
+        )
+        assert response.status_code == 422, name
+        html = response.get_data(as_text=True)
+        assert f"That username is taken: “{existing}” differs from it only in case." in html
+        assert f'value="{name}"' in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 3
+    assert user_named("DEMO") is None and user_named("çelik") is None
+
+
 def test_admin_changes_role_and_deactivates(app: Flask, make_user: UserFactory) -> None:
     client = admin_client(app, make_user)
     amina = make_user("amina")

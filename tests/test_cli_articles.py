@@ -125,6 +125,37 @@ def test_bad_lines_are_reported_by_number_and_skipped(runner: FlaskCliRunner) ->
     assert_day_counts_exact(ZONE)
 
 
+def test_a_tag_too_long_to_store_is_reported_and_skipped(runner: FlaskCliRunner) -> None:
+    result = import_text(runner, jsonl(line(1, tags=["t" * 80]), line(2, tags=["ok", "t" * 81])))
+    assert result.exit_code == 1
+    assert "1 created, 0 updated, 1 skipped" in result.stdout
+    shown = "t" * 23 + "…"
+    assert result.stderr.splitlines() == [
+        f"line 2: tag '{shown}' is longer than 80 characters; skipped"
+    ]
+    assert db.session.scalars(sa.select(Tag.name)).all() == ["t" * 80]
+
+
+def test_a_slug_too_long_to_store_is_reported_and_skipped(runner: FlaskCliRunner) -> None:
+    # "ß" is spelt "ss" in a slug: 101 of them make 202 characters.
+    text = jsonl(line(1, slug="q" * 200), line(2, slug="q" * 201), line(3, slug="ß" * 101))
+    result = import_text(runner, text)
+    assert result.exit_code == 1
+    assert "1 created, 0 updated, 2 skipped" in result.stdout
+    assert result.stderr.splitlines() == [
+        "line 2: slug is longer than 200 characters; skipped",
+        "line 3: slug is longer than 200 characters; skipped",
+    ]
+    assert article("ext-1").slug == "q" * 200
+
+
+def test_an_author_named_as_a_user_but_for_case_is_that_user(runner: FlaskCliRunner) -> None:
+    assert import_text(runner, jsonl(line(1, author="reporter"))).exit_code == 0
+    assert import_text(runner, jsonl(line(2, author="REPORTER"))).exit_code == 0
+    assert db.session.scalars(sa.select(User.username)).all() == ["reporter"]
+    assert article("ext-2").author.username == "reporter"
+
+
 def test_reimport_updates_instead_of_duplicating(runner: FlaskCliRunner) -> None:
     assert import_text(runner, jsonl(line(1), line(2), line(3))).exit_code == 0
     slug = article("ext-2").slug

@@ -50,6 +50,22 @@ def test_create_refuses_an_existing_name(
     assert user("Yusuf") is None
 
 
+def test_create_refuses_a_name_that_differs_only_in_case(
+    runner: FlaskCliRunner, make_user: Callable[..., User]
+) -> None:
+    make_user("demo")
+    make_user("Çelik")  # SQL lower() leaves "Ç" as it is on SQLite
+    for name, existing in [("DEMO", "demo"), ("çelik", "Çelik")]:
+        args = ["users", "create", name, "--role", "author", "--password-stdin"]
+        result = runner.invoke(args=args, input="another password\n")
+        assert result.exit_code == 1, name
+        assert (
+            f"a user named '{existing}' already exists; names may not differ only in case"
+            in result.output
+        )
+        assert user(name) is None
+
+
 @pytest.mark.parametrize("password", ["", "short7c"])
 def test_create_refuses_a_short_password(runner: FlaskCliRunner, password: str) -> None:
     args = ["users", "create", "zeynep", "--role", "author", "--password-stdin"]

@@ -120,7 +120,9 @@ def test_vectors_in_every_other_field_are_inert(setup: tuple[Flask, FlaskClient]
     reader = app.test_client()
     judge = Judge()
     for n, vector in enumerate(FIELD_VECTORS):
-        data = article_form(title=vector[:300], summary=vector, tags=vector, slug=vector)
+        # Cut to what each field stores: longer values are refused, not saved.
+        tags = ",".join(part[:80] for part in vector.split(","))
+        data = article_form(title=vector[:300], summary=vector, tags=tags, slug=vector[:200])
         judge.check(
             client.post("/admin/articles/new", data={**data, "preview": "P"}), f"preview {n}"
         )

@@ -8,6 +8,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from .. import accounts
 from ..extensions import db
 from ..models import ROLES, User
 
@@ -30,8 +31,13 @@ def create(name: str, role: str, password_stdin: bool) -> None:
         raise click.ClickException(
             f"a user name is 1 to {MAX_USERNAME_LENGTH} characters without spaces"
         )
-    if _exists(name):
+    existing = accounts.same_name(name)
+    if existing == name:
         raise click.ClickException(f"a user named {name!r} already exists")
+    if existing is not None:
+        raise click.ClickException(
+            f"a user named {existing!r} already exists; names may not differ only in case"
+        )
     password = _read_password() if password_stdin else _prompt_password()
     if len(password) < MIN_PASSWORD_LENGTH:
         raise click.ClickException(
@@ -47,12 +53,6 @@ def create(name: str, role: str, password_stdin: bool) -> None:
         db.session.rollback()
         raise click.ClickException(f"a user named {name!r} already exists") from None
     click.echo(f"Created {role} {name!r}.")
-
-
-def _exists(name: str) -> bool:
-    # Names differing only in case would be told apart by the database but not by people.
-    stmt = sa.select(User.id).where(sa.func.lower(User.username) == name.lower())
-    return db.session.scalar(stmt.limit(1)) is not None
 
 
 def _read_password() -> str:

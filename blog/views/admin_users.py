@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from .. import accounts
 from ..extensions import db
 from ..forms import PasswordResetForm, UserCreateForm, UserUpdateForm
 from ..models import MAX_ID, User
@@ -36,8 +37,9 @@ def create() -> Response | tuple[str, int]:
     if not form.validate():
         return _index_page(form, 422)
     username = form.username.data or ""
-    if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
-        form.username.errors = ["That username is taken."]
+    existing = accounts.same_name(username)
+    if existing is not None:
+        form.username.errors = [_taken_message(username, existing)]
         return _index_page(form, 422)
     user = User(username=username, role=form.role.data, active=True)
     user.set_password(form.password.data or "")
@@ -97,6 +99,13 @@ def reset_password(user_id: int) -> Response | tuple[str, int]:
         remember_password(user)
     flash(f"Set a new password for “{user.username}”. Tell them in person.", "info")
     return redirect(url_for("admin.users.show", user_id=user.id), 303)
+
+
+def _taken_message(username: str, existing: str) -> str:
+    if existing == username:
+        return "That username is taken."
+    # Bylines would look alike, and sign-in limits would count the two as one.
+    return f"That username is taken: “{existing}” differs from it only in case."
 
 
 def _index_page(form: UserCreateForm, status: int = 200) -> tuple[str, int]:

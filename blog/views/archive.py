@@ -9,6 +9,7 @@ from flask import Blueprint, abort, render_template
 from werkzeug.wrappers import Response
 
 from .. import articles, dates
+from ..dates import FIRST_YEAR, LAST_YEAR
 from ..pagecache import cached_page
 from ..site import now, zone
 from .listing import page_or_redirect
@@ -66,10 +67,6 @@ def day(year: int, month: int, day: int) -> str | Response:
         previous=_shift_day(the_day, -1),
         following=_shift_day(the_day, 1),
     )
-
-
-# Local days at the very ends of Python's calendar have no UTC bounds to query by.
-FIRST_YEAR, LAST_YEAR = 2, 9998
 
 
 def _date_or_404(year: int, month: int, day: int) -> date:
