@@ -128,27 +128,6 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return _day_start(day, tz), _day_start(day + timedelta(days=1), tz)
 
 
-def _wall_clock(text: str) -> datetime:
-    match = _INPUT_RE.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(INPUT_ERROR)
-    try:
-        return datetime(*(int(part) for part in match.groups("0")))
-    except ValueError:
-        # Impossible dates such as 30 February.
-        raise ValueError(INPUT_ERROR) from None
-
-
-def parse_local_input(text: str, tz: ZoneInfo) -> datetime:
-    """Parse an HTML datetime-local value as a wall-clock time in tz and return aware UTC."""
-    wall = _wall_clock(text)
-    try:
-        return local_to_utc(wall, tz)
-    except OverflowError:
-        # Times that fall off the end of datetime once converted.
-        raise ValueError(INPUT_ERROR) from None
-
-
 def is_publishable(instant: datetime) -> bool:
     """Tell whether an article may be published at an aware instant (see PUBLISH_FROM)."""
     try:
@@ -171,11 +150,21 @@ def publish_range_error(tz: ZoneInfo) -> str:
 
 
 def parse_publish_input(text: str, tz: ZoneInfo) -> datetime:
-    """Parse a datetime-local publish time in tz; raise ValueError if malformed or out of range."""
-    wall = _wall_clock(text)
+    """Parse an HTML datetime-local value as a publish time in tz and return aware UTC.
+
+    Raise ValueError saying what to type when the text is malformed or an impossible date
+    (30 February), and naming the range when the time is outside it.
+    """
+    match = _INPUT_RE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(INPUT_ERROR)
+    try:
+        wall = datetime(*(int(part) for part in match.groups("0")))
+    except ValueError:
+        raise ValueError(INPUT_ERROR) from None
     try:
         instant = local_to_utc(wall, tz)
-    except OverflowError:
+    except OverflowError:  # off the end of datetime once converted
         instant = None
     if instant is None or not is_publishable(instant):
         raise ValueError(publish_range_error(tz))
