@@ -9,7 +9,7 @@ from .models import User
 
 
 def name_key(name: str) -> str:
-    """Return the form under which user names are compared, as sign-in rate limits count them."""
+    """Return the form under which user names are compared (sign-in limits count by it too)."""
     return name.casefold()
 
 

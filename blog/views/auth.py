@@ -30,6 +30,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import check_password_hash
 
+from .. import accounts
 from ..extensions import db, limiter, login_manager
 from ..forms import LoginForm
 from ..models import MAX_ID, User
@@ -87,7 +88,8 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _account_key() -> str:
-    return "login-account:" + (request.form.get("username") or "").strip().casefold()[:64]
+    name = (request.form.get("username") or "").strip()
+    return "login-account:" + accounts.name_key(name)[:64]
 
 
 def _address_key() -> str:
