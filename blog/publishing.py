@@ -94,21 +94,27 @@ def set_tags(article: Article, names: Iterable[str]) -> None:
         rows = db.session.scalars(sa.select(Tag).where(Tag.name.in_(wanted)))
         existing = {tag.name: tag for tag in rows}
     tags = []
+    # New tags are not flushed while their slugs are chosen: "C++" and "C#", both "c",
+    # must not both take the first free one.
+    new_slugs: set[str] = set()
     for name in wanted:
         tag = existing.get(name)
         if tag is None:
-            tag = Tag(name=name, slug=_unique_tag_slug(name))
+            tag = Tag(name=name, slug=_unique_tag_slug(name, new_slugs))
+            new_slugs.add(tag.slug)
             db.session.add(tag)
         tags.append(tag)
     article.tags = tags
 
 
-def _unique_tag_slug(name: str) -> str:
+def _unique_tag_slug(name: str, new_slugs: set[str]) -> str:
+    """Make a slug from a tag's name that no stored tag and none of new_slugs uses."""
     base = content.slugify(name, max_length=90)
     candidate, n = base, 1
     while True:
-        with db.session.no_autoflush:
-            if db.session.scalar(sa.select(Tag.id).where(Tag.slug == candidate)) is None:
-                return candidate
+        if candidate not in new_slugs:
+            with db.session.no_autoflush:
+                if db.session.scalar(sa.select(Tag.id).where(Tag.slug == candidate)) is None:
+                    return candidate
         n += 1
         candidate = f"{base}-{n}"

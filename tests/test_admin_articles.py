@@ -521,6 +521,19 @@ def test_tags_are_split_trimmed_and_deduplicated(client: FlaskClient, author: Us
     assert sorted(tag.name for tag in article.tags) == ["News", "World Cup", "politics"]
 
 
+def test_new_tags_that_make_the_same_slug_save_together(client: FlaskClient, author: User) -> None:
+    article = create(client, tags="C++, C#, İstanbul, ıstanbul")
+    assert sorted((tag.slug, tag.name) for tag in article.tags) == [
+        ("c", "C++"),
+        ("c-2", "C#"),
+        ("istanbul", "İstanbul"),
+        ("istanbul-2", "ıstanbul"),
+    ]
+    # A later article reuses them and makes the next slug free after the stored ones.
+    later = create(client, tags="C#, C")
+    assert sorted((tag.slug, tag.name) for tag in later.tags) == [("c-2", "C#"), ("c-3", "C")]
+
+
 def test_a_typed_slug_is_stored_whole_up_to_the_column_size(
     client: FlaskClient, author: User
 ) -> None:
