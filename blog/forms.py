@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask import request
 from flask_wtf import FlaskForm
+from flask_wtf.form import SUBMIT_METHODS
 from wtforms import (
     BooleanField,
     DateField,
@@ -46,6 +48,20 @@ ROLE_CHOICES = [SelectChoice(role, role.capitalize()) for role in ROLES]
 HIJRI_MONTH_CHOICES = [
     SelectChoice(str(m), f"{m} – {dates.HijriDate(1440, m, 1).month_name}") for m in range(1, 13)
 ]
+
+
+class Form(FlaskForm):
+    """A form read from the posted fields alone.
+
+    Flask-WTF would also read uploaded files and JSON bodies into the fields: a file sent
+    as the username, say, reached the validators as an object they cannot read (a 500).
+    No form here takes either, so such a post is answered as one with those fields empty.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        if "formdata" not in kwargs:
+            kwargs["formdata"] = request.form if request.method in SUBMIT_METHODS else None
+        super().__init__(**kwargs)
 
 
 def _text(value: Any) -> Any:
@@ -90,7 +106,7 @@ def _tags_fit(form: FlaskForm, field: StringField) -> None:
         ) from None
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(
         "Username",
         validators=[DataRequired("Enter your username.")],
@@ -106,7 +122,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class ArticleForm(FlaskForm):
+class ArticleForm(Form):
     title = StringField(
         "Title",
         validators=[
@@ -179,7 +195,7 @@ class ArticleForm(FlaskForm):
         return int(text) if text.isdigit() and len(text) < 18 else None
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current_password = PasswordField(
         "Current password",
         validators=[DataRequired("Enter your current password.")],
@@ -204,7 +220,7 @@ class PasswordChangeForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
-class UserCreateForm(FlaskForm):
+class UserCreateForm(Form):
     username = StringField(
         "Username",
         validators=[
@@ -225,13 +241,13 @@ class UserCreateForm(FlaskForm):
     submit = SubmitField("Create user")
 
 
-class UserUpdateForm(FlaskForm):
+class UserUpdateForm(Form):
     role = SelectField("Role", choices=ROLE_CHOICES)
     active = BooleanField("Active (may sign in)")
     submit = SubmitField("Save changes")
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(Form):
     new_password = PasswordField(
         "New password",
         validators=_new_password(),
@@ -241,7 +257,7 @@ class PasswordResetForm(FlaskForm):
     submit = SubmitField("Set password")
 
 
-class HijriMonthStartForm(FlaskForm):
+class HijriMonthStartForm(Form):
     year = IntegerField(
         "Hijri year",
         validators=[

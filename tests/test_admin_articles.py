@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -260,6 +261,18 @@ def test_validation_errors_keep_everything_typed(
             continue
         expected = typed[name] if name == "body" else typed[name].strip()
         assert values[name] == expected, name
+    assert count(Article) == 0
+
+
+def test_a_file_sent_as_a_field_is_refused_like_an_empty_field(
+    client: FlaskClient, author: User
+) -> None:
+    upload = (io.BytesIO(b"A title"), "title.txt")
+    response = client.post("/admin/articles/new", data=form(title=upload, body="Kept body"))
+    assert response.status_code == 422
+    html = text(response)
+    assert "Kept body" in html
+    assert "Give the article a title." in html
     assert count(Article) == 0
 
 

@@ -5,6 +5,7 @@ The helpers at the top (sign_in, csrf_token) are shared by the admin test module
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from typing import Any
@@ -115,6 +116,26 @@ def test_empty_fields_get_field_messages(client: FlaskClient) -> None:
     html = response.get_data(as_text=True)
     assert "Enter your username." in html
     assert "Enter your password." in html
+
+
+def test_a_file_or_json_in_place_of_fields_is_answered_as_empty_fields(
+    make_app: Callable[..., Flask], make_user: Callable[..., User]
+) -> None:
+    make_user("alice")
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    token = csrf_token(client.get("/auth/login").get_data(as_text=True))
+    upload = client.post(
+        "/auth/login",
+        data={"username": (io.BytesIO(b"alice"), "name.txt"), "password": PASSWORD},
+        headers={"X-CSRFToken": token or ""},
+    )
+    assert upload.status_code == 422
+    assert "Enter your username." in upload.get_data(as_text=True)
+    for body in ({"username": "alice", "password": PASSWORD}, [1], {"username": {"a": 1}}):
+        posted = client.post("/auth/login", json=body, headers={"X-CSRFToken": token or ""})
+        assert posted.status_code == 422
+        assert "Enter your username." in posted.get_data(as_text=True)
+    assert not is_signed_in(client)
 
 
 def test_inactive_user_cannot_sign_in(client: FlaskClient, make_user: Callable[..., User]) -> None:
