@@ -18,7 +18,7 @@ from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import articles, content, publishing
+from . import articles, content, dates, publishing, site
 from .extensions import db
 from .models import Article, Tag, User
 
@@ -201,10 +201,16 @@ def _publish_time(article: Article | None, data: ArticleInput, now: datetime) ->
     stored = article.published_at if article is not None else None
     if data.published_at is None:
         return now if data.status == "published" else None
-    # The form shows minutes; keep the stored seconds when the author left the time alone.
-    if stored is not None and stored.replace(second=0, microsecond=0) == data.published_at:
+    # The form shows the local wall clock to the minute. When the author left it alone, the
+    # stored instant stays: its seconds, and in the hour a clock turns back, which of the two
+    # 01:30s it was (the form's 01:30 reads as the first).
+    if stored is not None and _as_shown(stored) == _as_shown(data.published_at):
         return stored
     return data.published_at
+
+
+def _as_shown(instant: datetime) -> str:
+    return dates.format_local_input(instant, site.zone())
 
 
 def _summary(article: Article | None, data: ArticleInput) -> str:

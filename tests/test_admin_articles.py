@@ -629,6 +629,36 @@ def test_saving_unchanged_keeps_the_seconds_of_the_publish_time(
     assert article.published_at == stored
 
 
+def test_saving_unchanged_keeps_the_second_of_two_repeated_hours(
+    make_app: Callable[..., Flask], make_user: Callable[..., User]
+) -> None:
+    make_user("amina")
+    app = make_app(TIMEZONE="America/New_York")
+    client = app.test_client()
+    with app.app_context():
+        sign_in(client, "amina")
+        article = create(client, published_at="2024-11-03T01:30")
+        # 01:30 comes twice that night; the form reads the first (EDT), and an imported
+        # article may hold the second (EST, an hour later).
+        assert article.published_at == datetime(2024, 11, 3, 5, 30, tzinfo=UTC)
+        article.published_at = datetime(2024, 11, 3, 6, 30, tzinfo=UTC)
+        db.session.commit()
+        values = edit_form(client, article.id)
+        assert values["published_at"] == "2024-11-03T01:30"
+        values.update(body="Edited body", save="Save")
+        assert client.post(f"/admin/articles/{article.id}/edit", data=values).status_code == 303
+        db.session.refresh(article)
+        assert article.published_at == datetime(2024, 11, 3, 6, 30, tzinfo=UTC)
+        page = text(client.get(f"/article/{article.id}/{article.slug}"))
+        assert 'datetime="2024-11-03T01:30:00-05:00"' in page
+        # Typing another time still moves it.
+        values = edit_form(client, article.id)
+        values.update(published_at="2024-11-03T01:45", save="Save")
+        client.post(f"/admin/articles/{article.id}/edit", data=values)
+        db.session.refresh(article)
+        assert article.published_at == datetime(2024, 11, 3, 5, 45, tzinfo=UTC)
+
+
 def test_publish_time_is_read_and_shown_in_the_site_zone(
     make_app: Callable[..., Flask], make_user: Callable[..., User]
 ) -> None:
