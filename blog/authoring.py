@@ -105,7 +105,7 @@ def preview(
         deleted_at=article.deleted_at if article else None,
         summary=_summary(article, data),
     )
-    publishing.set_body(shown, markdown=data.body)
+    _set_body(shown, article, data.body)
     # Committed values fire no backref events, so the shown copy never joins the session.
     set_committed_value(shown, "author", article.author if article else author)
     set_committed_value(shown, "tags", [Tag(name=n) for n in publishing.tag_names(data.tags)])
@@ -178,12 +178,28 @@ def _apply(article: Article, data: ArticleInput, now: datetime) -> None:
     article.status = data.status
     article.published_at = published_at
     article.summary = summary
-    publishing.set_body(article, markdown=data.body)
+    _set_body(article, article, data.body)
     publishing.set_tags(article, publishing.tag_names(data.tags))
     # A save that only changes tags touches no article column: write one anyway, so that the
     # version moves and a form opened before this save cannot silently undo it.
     article.updated_at = now
     flag_modified(article, "updated_at")
+
+
+def edits_html(article: Article | None) -> bool:
+    """Tell whether an article's body is edited as HTML: one imported as HTML alone.
+
+    Its HTML read as Markdown would change on the first save, untouched or not: an
+    indented paragraph became code, "2*3*4" gained emphasis, "# text" a heading.
+    """
+    return article is not None and not article.body_markdown and bool(article.body_html)
+
+
+def _set_body(target: Article, stored: Article | None, body: str) -> None:
+    if edits_html(stored):
+        publishing.set_body(target, html=body)
+    else:
+        publishing.set_body(target, markdown=body)
 
 
 def _slug(article: Article, data: ArticleInput) -> str:

@@ -276,6 +276,34 @@ def test_a_file_sent_as_a_field_is_refused_like_an_empty_field(
     assert count(Article) == 0
 
 
+def test_an_article_imported_as_html_is_edited_as_html(client: FlaskClient, author: User) -> None:
+    html = "<p>2*3*4</p>\n\n    <p>Indented</p>\n<p># not a heading</p>"
+    article = create(client)
+    publishing.set_body(article, html=html)
+    article.summary = "Kept"
+    db.session.commit()
+    stored = article.body_html
+    values = edit_form(client, article.id)
+    assert values["body"] == stored
+    assert "edited and saved as HTML" in text(client.get(f"/admin/articles/{article.id}/edit"))
+    values.update(title="Retitled", save="Save")
+    assert client.post(f"/admin/articles/{article.id}/edit", data=values).status_code == 303
+    db.session.refresh(article)
+    assert (article.title, article.body_markdown, article.body_html) == ("Retitled", "", stored)
+    # An edit to the HTML is cleaned and kept as HTML, in the preview as in the save.
+    changed = stored.replace("Indented", "Changed") + "<script>alert(1)</script>"
+    values = edit_form(client, article.id)
+    values.update(body=changed, preview="Preview")
+    preview = text(client.post(f"/admin/articles/{article.id}/edit", data=values))
+    assert "<p>2*3*4</p>" in preview and "<p>Changed</p>" in preview
+    del values["preview"]
+    values.update(save="Save")
+    client.post(f"/admin/articles/{article.id}/edit", data=values)
+    db.session.refresh(article)
+    assert article.body_html == stored.replace("Indented", "Changed")
+    assert article.body_markdown == ""
+
+
 def test_preview_saves_nothing_and_refills_the_form(
     app: Flask, client: FlaskClient, author: User
 ) -> None:

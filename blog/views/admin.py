@@ -185,6 +185,11 @@ def _form_page(
     conflict: bool = False,
     status: int = 200,
 ) -> tuple[str, int]:
+    if authoring.edits_html(article):
+        form.body.description = (
+            "HTML: this article came in as HTML, so its body is edited and saved as HTML, "
+            "not Markdown. Anything unsafe is removed when saved."
+        )
     page = render_template(
         "admin/edit.html",
         form=form,
@@ -202,7 +207,7 @@ def _form_data(article: Article) -> dict[str, object]:
         "title": article.title,
         "slug": article.slug,
         "summary": article.summary,
-        # Imported HTML-only articles: raw HTML is valid Markdown, so it edits as it is.
+        # An article imported as HTML alone is edited as HTML (authoring.edits_html).
         "body": article.body_markdown or article.body_html,
         "tags": ", ".join(tag.name for tag in article.tags),
         "status": article.status,
