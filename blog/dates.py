@@ -429,3 +429,23 @@ def masthead_line(day: date, calendar: HijriCalendar) -> str:
     if hijri is not None:
         parts.append(hijri.label)
     return " - ".join(parts)
+
+
+def month_length_warnings(year: int, month: int, calendar: HijriCalendar) -> list[str]:
+    """Say which of a month and the month before it is not 29 or 30 days long in calendar.
+
+    Those are the two lengths a month's start sets. Another length usually means a
+    neighbouring month needs an override too; callers warn but accept it, because overrides
+    are often entered one month at a time.
+    """
+    warnings = []
+    for y, m in (_prev_month(year, month), (year, month)):
+        length = calendar.month_length(y, m)
+        if length is not None and length not in (29, 30):
+            name = f"{_HIJRI_MONTH_NAMES[m - 1]} {y}"
+            next_year, next_month = _next_month(y, m)
+            warnings.append(
+                f"{name} now has {length} days, not 29 or 30: check the starts of {name} "
+                f"and {_HIJRI_MONTH_NAMES[next_month - 1]} {next_year}"
+            )
+    return warnings

@@ -152,16 +152,25 @@ def calendar() -> dates.HijriCalendar:
     return memo["calendar"]
 
 
+def stored_calendar() -> dates.HijriCalendar:
+    """Return the Hijri calendar as stored now, read afresh: for checking a change just made."""
+    return dates.HijriCalendar(current_app.config["HIJRI_OFFSET_DAYS"], _read_month_starts())
+
+
 def _month_starts(version: int) -> dict[tuple[int, int], date]:
     key = f"calendar:{version}"
     starts: dict[tuple[int, int], date] | None = cache.get(key)
     if starts is None:
-        rows = db.session.execute(
-            sa.select(HijriMonthStart.year, HijriMonthStart.month, HijriMonthStart.starts_on)
-        )
-        starts = {(year, month): day for year, month, day in rows}
+        starts = _read_month_starts()
         cache.set(key, starts)
     return starts
+
+
+def _read_month_starts() -> dict[tuple[int, int], date]:
+    rows = db.session.execute(
+        sa.select(HijriMonthStart.year, HijriMonthStart.month, HijriMonthStart.starts_on)
+    )
+    return {(year, month): day for year, month, day in rows}
 
 
 def datetime_label(instant: datetime) -> str:

@@ -114,3 +114,35 @@ def test_bad_overrides_are_refused_with_the_input_kept(
 def test_removing_an_unknown_override_is_404(app: Flask, make_user: Callable[..., User]) -> None:
     client = admin_client(app, make_user)
     assert client.post("/admin/hijri/999/delete").status_code == 404
+
+
+def test_a_month_left_with_an_impossible_length_is_pointed_out(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    client = admin_client(app, make_user)
+    # Umm al-Qura: Ramadan 1447 starts on 18 February 2026, Shawwal 1447 on 20 March 2026.
+    ramadan = {"year": "1447", "month": "9", "starts_on": "2026-02-19"}
+    page = client.post("/admin/hijri/", data=ramadan, follow_redirects=True)
+    assert page.status_code == 200
+    assert "Warning" not in page.get_data(as_text=True)  # Sha'ban 30 days, Ramadan 29
+
+    shawwal = {"year": "1447", "month": "10", "starts_on": "2026-03-18"}
+    page = client.post("/admin/hijri/", data=shawwal, follow_redirects=True)
+    html = page.get_data(as_text=True)
+    assert "Added: Shawwal 1447 starts on 18 March 2026." in html
+    assert (
+        '<li class="flash flash-warning">Warning: Ramadan 1447 now has 27 days, not 29 or 30: '
+        "check the starts of Ramadan 1447 and Shawwal 1447.</li>" in html
+    )
+    assert "Warning: Shawwal 1447 now has 31 days, not 29 or 30" in html
+    # Still accepted: the other month's start may be the one to change next.
+    assert stored() == [(1447, 9, date(2026, 2, 19), ""), (1447, 10, date(2026, 3, 18), "")]
+
+    # Without the Ramadan start, Ramadan runs from 18 February to 17 March: 28 days.
+    ramadan_id = db.session.scalar(sa.select(HijriMonthStart.id).where(HijriMonthStart.month == 9))
+    page = client.post(f"/admin/hijri/{ramadan_id}/delete", follow_redirects=True)
+    html = page.get_data(as_text=True)
+    assert "Removed the override for Ramadan 1447." in html
+    assert "Warning: Ramadan 1447 now has 28 days, not 29 or 30" in html
+    assert "Sha&#39;ban 1447 now has" not in html and "Sha'ban 1447 now has" not in html
+    assert stored() == [(1447, 10, date(2026, 3, 18), "")]

@@ -89,3 +89,28 @@ def test_bad_overrides_are_refused(runner: FlaskCliRunner) -> None:
     missing = runner.invoke(args=["hijri", "clear-month-start", "1437", "10"])
     assert missing.exit_code == 1 and "no override for Shawwal 1437" in missing.output
     assert db.session.scalars(sa.select(HijriMonthStart)).all() == []
+
+
+def test_set_and_clear_warn_when_a_month_is_left_too_short_or_long(
+    runner: FlaskCliRunner,
+) -> None:
+    ramadan = runner.invoke(args=["hijri", "set-month-start", "1447", "9", "2026-02-19"])
+    assert ramadan.exit_code == 0, ramadan.output
+    assert "Warning" not in ramadan.output  # Sha'ban 30 days, Ramadan 29
+    shawwal = runner.invoke(args=["hijri", "set-month-start", "1447", "10", "2026-03-18"])
+    assert shawwal.exit_code == 0, shawwal.output
+    assert shawwal.stderr.splitlines() == [
+        "Warning: Ramadan 1447 now has 27 days, not 29 or 30: "
+        "check the starts of Ramadan 1447 and Shawwal 1447.",
+        "Warning: Shawwal 1447 now has 31 days, not 29 or 30: "
+        "check the starts of Shawwal 1447 and Dhu al-Qa'dah 1447.",
+    ]
+    cleared = runner.invoke(args=["hijri", "clear-month-start", "1447", "9"])
+    assert cleared.exit_code == 0, cleared.output
+    assert "Ramadan 1447 follows Umm al-Qura again" in cleared.stdout
+    assert cleared.stderr.splitlines() == [
+        "Warning: Ramadan 1447 now has 28 days, not 29 or 30: "
+        "check the starts of Ramadan 1447 and Shawwal 1447."
+    ]
+    rows = db.session.scalars(sa.select(HijriMonthStart)).all()
+    assert [(r.year, r.month, r.starts_on.isoformat()) for r in rows] == [(1447, 10, "2026-03-18")]

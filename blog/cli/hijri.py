@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import click
 import sqlalchemy as sa
-from flask import current_app
 from flask.cli import AppGroup
 
-from .. import dates
+from .. import dates, site
 from ..extensions import db
 from ..models import HijriMonthStart
 
@@ -48,7 +47,7 @@ def set_month_start(year: int, month: int, starts_on: datetime, note: str | None
         dates.check_month_start(year, month, start)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    calendar = _calendar()
+    calendar = site.stored_calendar()
     moved = dates.days_moved(year, month, start, calendar)
     row = _override(year, month)
     if row is None:
@@ -69,7 +68,7 @@ def set_month_start(year: int, month: int, starts_on: datetime, note: str | None
         click.echo(f"{len(moved)} days get another Hijri date than without this override:")
         for day, before, after in dict.fromkeys((moved[0], moved[-1])):
             click.echo(f"  {day.isoformat()}: {_label(before)} -> {_label(after)}")
-    _warn_about_lengths(year, month, _calendar_with(calendar, year, month, start))
+    _warn_about_lengths(year, month)
 
 
 @group.command("clear-month-start")
@@ -87,6 +86,7 @@ def clear_month_start(year: int, month: int) -> None:
         f"{_name(year, month)} follows Umm al-Qura again "
         f"(starts on {natural.isoformat() if natural else '-'})."
     )
+    _warn_about_lengths(year, month)
 
 
 def _override(year: int, month: int) -> HijriMonthStart | None:
@@ -96,30 +96,10 @@ def _override(year: int, month: int) -> HijriMonthStart | None:
     return db.session.scalar(stmt)
 
 
-def _calendar() -> dates.HijriCalendar:
-    """Return the calendar as stored."""
-    rows = db.session.execute(
-        sa.select(HijriMonthStart.year, HijriMonthStart.month, HijriMonthStart.starts_on)
-    )
-    starts = {(year, month): day for year, month, day in rows}
-    return dates.HijriCalendar(current_app.config["HIJRI_OFFSET_DAYS"], starts)
-
-
-def _calendar_with(
-    calendar: dates.HijriCalendar, year: int, month: int, start: date
-) -> dates.HijriCalendar:
-    starts = {**calendar.month_starts, (year, month): start}
-    return dates.HijriCalendar(calendar.offset_days, starts)
-
-
-def _warn_about_lengths(year: int, month: int, calendar: dates.HijriCalendar) -> None:
-    # A sighted month has 29 or 30 days; anything else usually means a neighbour needs an
-    # override too. Not refused: overrides are often entered one month at a time.
-    previous = (year - 1, 12) if month == 1 else (year, month - 1)
-    for y, m in (previous, (year, month)):
-        length = calendar.month_length(y, m)
-        if length is not None and length not in (29, 30):
-            click.echo(f"Warning: {_name(y, m)} now has {length} days.", err=True)
+def _warn_about_lengths(year: int, month: int) -> None:
+    """Warn when the stored starts leave that month or the one before it an odd length."""
+    for warning in dates.month_length_warnings(year, month, site.stored_calendar()):
+        click.echo(f"Warning: {warning}.", err=True)
 
 
 def _month_label(month: int) -> str:

@@ -71,6 +71,7 @@ def add() -> Response | tuple[str, int]:
     name = _month_name(month)
     verb = "Replaced" if replaced else "Added"
     flash(f"{verb}: {name} {year} starts on {dates.gregorian_label(start)}.", "info")
+    _warn_about_lengths(year, month)
     return redirect(url_for("admin.hijri.index"), 303)
 
 
@@ -80,11 +81,18 @@ def remove(override_id: int) -> Response:
     if not 0 < override_id <= MAX_ID:
         abort(404)
     override = db.get_or_404(HijriMonthStart, override_id)
-    name = _month_name(override.month)
+    year, month = override.year, override.month
     db.session.delete(override)
     db.session.commit()
-    flash(f"Removed the override for {name} {override.year}.", "info")
+    flash(f"Removed the override for {_month_name(month)} {year}.", "info")
+    _warn_about_lengths(year, month)
     return redirect(url_for("admin.hijri.index"), 303)
+
+
+def _warn_about_lengths(year: int, month: int) -> None:
+    """Flash a warning when the stored starts leave that month or the one before it odd."""
+    for warning in dates.month_length_warnings(year, month, site.stored_calendar()):
+        flash(f"Warning: {warning}.", "warning")
 
 
 def _page(form: HijriMonthStartForm, status: int = 200) -> tuple[str, int]:
