@@ -146,3 +146,13 @@ def test_unknown_users_are_404(app: Flask, make_user: UserFactory) -> None:
     assert client.post("/admin/users/999", data={"role": "author"}).status_code == 404
     assert client.get("/admin/users/99999999999999999999").status_code == 404
     assert client.get("/admin/users/2147483648").status_code == 404
+
+
+def test_role_change_message_reads_well(app: Flask, make_user: UserFactory) -> None:
+    client = admin_client(app, make_user)
+    amina = make_user("amina")
+    for role in ("admin", "editor", "author"):
+        data = {"role": role, "active": "y"}
+        page = client.post(f"/admin/users/{amina.id}", data=data, follow_redirects=True)
+        assert f"“amina” is now an {role} (active)." in page.get_data(as_text=True), role
+        assert user_named("amina").role == role  # type: ignore[union-attr]

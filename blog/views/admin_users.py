@@ -81,7 +81,7 @@ def update(user_id: int) -> Response | tuple[str, int]:
     user.active = bool(form.active.data)
     db.session.commit()
     state = "active" if user.active else "deactivated"
-    flash(f"“{user.username}” is now a {user.role} ({state}).", "info")
+    flash(f"“{user.username}” is now {_with_article(user.role)} ({state}).", "info")
     return redirect(url_for("admin.users.show", user_id=user.id), 303)
 
 
@@ -99,6 +99,11 @@ def reset_password(user_id: int) -> Response | tuple[str, int]:
         remember_password(user)
     flash(f"Set a new password for “{user.username}”. Tell them in person.", "info")
     return redirect(url_for("admin.users.show", user_id=user.id), 303)
+
+
+def _with_article(role: str) -> str:
+    """Put 'a' or 'an' before a role name: 'an admin', 'an editor', 'an author'."""
+    return f"{'an' if role[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {role}"
 
 
 def _taken_message(username: str, existing: str) -> str:
