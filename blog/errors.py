@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask import Flask, current_app, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from .extensions import db
 
@@ -11,6 +11,7 @@ from .extensions import db
 def init_app(app: Flask) -> None:
     """Render HTTP errors with the site's templates."""
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(InternalServerError, _server_error)
 
 
@@ -18,9 +19,43 @@ def _http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
     if error.code is None or error.code < 400:
         return error
     template = "errors/404.html" if error.code == 404 else "errors/error.html"
+    return _error_page(error, template)
+
+
+def _too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
+    # Usually an author's long article: say how much fits, and how not to lose the text.
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    return _error_page(
+        error,
+        "errors/413.html",
+        limit=_size_label(limit) if limit else None,
+        form_url=_form_page(),
+    )
+
+
+def _error_page(error: HTTPException, template: str, **context: object) -> tuple[str, int]:
     headers = error.get_headers()
-    body = render_template(template, error=error)
+    body = render_template(template, error=error, **context)
     return body, error.code, [h for h in headers if h[0].lower() != "content-type"]  # type: ignore[return-value]
+
+
+def _form_page() -> str | None:
+    """Return the address of the page the refused form came from, if that address shows one."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        adapter.match(method="GET")
+    except HTTPException:  # a POST-only action, such as a delete button
+        return None
+    return request.script_root + request.full_path.rstrip("?")
+
+
+def _size_label(size: int) -> str:
+    """Format a byte count as '2 MB', '1.5 MB' or '512 KB', rounded down (1 MB = 1024 KB)."""
+    for unit, bytes_in_unit in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= bytes_in_unit:
+            tenths = size * 10 // bytes_in_unit
+            return f"{tenths // 10} {unit}" if tenths % 10 == 0 else f"{tenths / 10} {unit}"
+    return f"{size} bytes"
 
 
 def _server_error(error: InternalServerError) -> tuple[str, int]:

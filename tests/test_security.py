@@ -157,6 +157,58 @@ def test_error_pages_read_well(make_app: Callable[..., Flask], make_user: UserFa
     assert "Please wait a minute" in html
 
 
+def assert_too_large_page(response: TestResponse, limit: str, form_url: str) -> None:
+    """A refused oversized submission: the site's page, the limit, and what to do now."""
+    assert response.status_code == 413
+    assert_security_headers(response)
+    html = response.get_data(as_text=True)
+    assert "exceeds the capacity limit" not in html  # werkzeug's wording
+    assert "<h1>Too much to send at once</h1>" in html
+    assert f"The site accepts at most {limit} in one submission" in html
+    assert "Nothing was saved" in html
+    assert "keep a copy" in html and "split" in html
+    assert f'<a href="{form_url}">Open the form again</a>' in html
+    assert '<a href="/">Go to the front page</a>' in html
+
+
+def test_an_oversized_article_gets_a_page_that_says_what_to_do(
+    make_app: Callable[..., Flask], make_user: UserFactory
+) -> None:
+    app = make_app(WTF_CSRF_ENABLED=True)
+    make_user("alice")
+    client = app.test_client()
+    assert sign_in(client, "alice").status_code == 303
+    token = csrf_token(client.get("/admin/articles/new").get_data(as_text=True))
+    assert token
+    body = "word " * (app.config["MAX_CONTENT_LENGTH"] // 5 + 1)
+    data = {"title": "Long", "body": body, "status": "published", "csrf_token": token}
+    response = client.post("/admin/articles/new", data=data)
+    assert_too_large_page(response, "2 MB", "/admin/articles/new")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Article)) == 0
+    assert is_signed_in(client)
+
+
+def test_an_oversized_sign_in_gets_the_same_page(make_app: Callable[..., Flask]) -> None:
+    client = make_app(MAX_CONTENT_LENGTH=512 * 1024).test_client()
+    data = {"username": "alice", "password": "x" * 600 * 1024}
+    response = client.post("/auth/login?next=/admin/", data=data)
+    assert_too_large_page(response, "512 KB", "/auth/login?next=/admin/")
+
+
+def test_an_oversized_post_to_a_form_without_a_page_links_the_front_page(
+    make_app: Callable[..., Flask], make_user: UserFactory
+) -> None:
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    make_user("root", "admin")
+    sign_in(client, "root")
+    response = client.post("/auth/logout", data={"x": "y" * 3 * 1024 * 1024})
+    assert response.status_code == 413
+    html = response.get_data(as_text=True)
+    assert "The site accepts at most 2 MB in one submission" in html
+    assert "Open the form again" not in html
+    assert '<a href="/">Go to the front page</a>' in html
+
+
 # --- CSRF ----------------------------------------------------------------------------------
 
 
