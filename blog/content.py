@@ -158,6 +158,14 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethr
 _MARKDOWN.core.ruler.push("table_align_attribute", _table_align_to_attribute)
 
 
+def without_nul(value: Any) -> Any:
+    """Drop NUL characters from text: PostgreSQL refuses them and no author means to type one.
+
+    Every way in (the forms, import, the CLI) reads text through this; non-text passes.
+    """
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 def clean_html(html: str) -> str:
     """Return html reduced to the allowlist."""
     return _CLEANER.clean(html)

@@ -31,14 +31,12 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    Regexp,
     ValidationError,
 )
 
-from . import dates, publishing, site
+from . import accounts, content, dates, publishing, site
 from .models import ROLES
 
-MIN_PASSWORD_LENGTH = 8
 STATUS_CHOICES = [
     SelectChoice("draft", "Draft (not shown to readers)"),
     SelectChoice("published", "Published"),
@@ -64,25 +62,21 @@ class Form(FlaskForm):
         super().__init__(**kwargs)
 
 
-def _text(value: Any) -> Any:
-    """Drop NUL characters: PostgreSQL refuses them in text and no author means to type one."""
-    return value.replace("\x00", "") if isinstance(value, str) else value
-
-
 def _strip(value: Any) -> Any:
     """Trim surrounding whitespace from a one-line field."""
-    return _text(value).strip() if isinstance(value, str) else value
+    return content.without_nul(value).strip() if isinstance(value, str) else value
 
 
 def _new_password() -> list[Any]:
-    return [
-        DataRequired("Enter a password."),
-        Length(
-            min=MIN_PASSWORD_LENGTH,
-            max=200,
-            message=f"Use at least {MIN_PASSWORD_LENGTH} characters.",
-        ),
-    ]
+    return [DataRequired("Enter a password."), _password_allowed]
+
+
+def _password_allowed(form: FlaskForm, field: PasswordField) -> None:
+    """Refuse a new password by the rule `flask users create` applies too."""
+    try:
+        accounts.check_password(field.data or "")
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
 
 
 def _slug_fits(form: FlaskForm, field: StringField) -> None:
@@ -106,6 +100,14 @@ def _tags_fit(form: FlaskForm, field: StringField) -> None:
         ) from None
 
 
+def _username_allowed(form: FlaskForm, field: StringField) -> None:
+    """Refuse a user name by the rule `flask users create` applies too."""
+    try:
+        accounts.check_username(field.data or "")
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
 class LoginForm(Form):
     username = StringField(
         "Username",
@@ -116,7 +118,7 @@ class LoginForm(Form):
     password = PasswordField(
         "Password",
         validators=[DataRequired("Enter your password.")],
-        filters=[_text],
+        filters=[content.without_nul],
         render_kw={"autocomplete": "current-password"},
     )
     submit = SubmitField("Sign in")
@@ -147,7 +149,7 @@ class ArticleForm(Form):
     body = TextAreaField(
         "Body",
         validators=[DataRequired("Write the article body.")],
-        filters=[_text],
+        filters=[content.without_nul],
         description="Markdown. HTML is allowed; anything unsafe is removed when saved.",
         render_kw={"rows": 18},
     )
@@ -199,13 +201,13 @@ class PasswordChangeForm(Form):
     current_password = PasswordField(
         "Current password",
         validators=[DataRequired("Enter your current password.")],
-        filters=[_text],
+        filters=[content.without_nul],
         render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(
         "New password",
         validators=_new_password(),
-        filters=[_text],
+        filters=[content.without_nul],
         render_kw={"autocomplete": "new-password"},
     )
     confirm_password = PasswordField(
@@ -214,7 +216,7 @@ class PasswordChangeForm(Form):
             DataRequired("Type the new password again."),
             EqualTo("new_password", "The two new passwords differ."),
         ],
-        filters=[_text],
+        filters=[content.without_nul],
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField("Change password")
@@ -225,17 +227,20 @@ class UserCreateForm(Form):
         "Username",
         validators=[
             DataRequired("Enter a username."),
-            Length(max=64, message="Keep the username to 64 characters or fewer."),
-            Regexp(r"^[\w.-]+$", message="Use letters, digits, dots, dashes and underscores."),
+            _username_allowed,
         ],
         filters=[_strip],
-        render_kw={"autocomplete": "off", "autocapitalize": "none"},
+        render_kw={
+            "autocomplete": "off",
+            "autocapitalize": "none",
+            "maxlength": accounts.MAX_USERNAME_LENGTH,
+        },
     )
     role = SelectField("Role", choices=ROLE_CHOICES, default="author")
     password = PasswordField(
         "Password",
         validators=_new_password(),
-        filters=[_text],
+        filters=[content.without_nul],
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField("Create user")
@@ -251,7 +256,7 @@ class PasswordResetForm(Form):
     new_password = PasswordField(
         "New password",
         validators=_new_password(),
-        filters=[_text],
+        filters=[content.without_nul],
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField("Set password")

@@ -4,6 +4,7 @@ Import goes through the ORM, so counts.py keeps the day counts exact, and commit
 BATCH_SIZE lines. A line is the whole state of an article: fields left out take their
 defaults (status published, no tags, summary from the body, the importing author).
 A line whose external_id belongs to an article in the trash updates it there; it stays trashed.
+Text is read as the web forms read it: NUL characters are dropped and an empty body is refused.
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ def parse_line(text: str, default_author: str = DEFAULT_AUTHOR) -> Record:
         raise ValueError(f"not valid JSON ({error.msg} at column {error.colno})") from None
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
+    # PostgreSQL refuses NUL in text; the forms drop it, and so does import.
+    data = {key: _strings_without_nul(value) for key, value in data.items()}
     status = _optional_str(data, "status") or "published"
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
@@ -99,7 +102,9 @@ def parse_line(text: str, default_author: str = DEFAULT_AUTHOR) -> Record:
     markdown, html = _optional_str(data, "body_markdown"), _optional_str(data, "body_html")
     if markdown is None and html is None:
         raise ValueError("no body: give body_markdown or body_html")
-    if html is not None and not markdown:
+    if not (markdown or "").strip() and not (html or "").strip():
+        raise ValueError("empty body: give body_markdown or body_html some text")
+    if html is not None and not (markdown or "").strip():
         markdown = None  # an empty Markdown source beside HTML is an HTML article
     slug = _optional_str(data, "slug") or None
     if slug is not None and publishing.slug_length(slug) > publishing.MAX_SLUG:
@@ -152,7 +157,7 @@ def import_lines(
             continue
         try:
             created = _save(record, authors)
-        except sa.exc.IntegrityError as error:
+        except (sa.exc.IntegrityError, sa.exc.DataError) as error:
             db.session.rollback()
             raise ImportStopped(number, committed_through, str(error.orig)) from error
         if created:
@@ -265,6 +270,13 @@ def _slug(record: Record, article: Article) -> str:
     elif article.slug:
         return article.slug  # an update without a slug keeps the article's URL
     return publishing.unique_slug(record.title, article.id)
+
+
+def _strings_without_nul(value: object) -> object:
+    """Drop NUL characters from a string or a list's strings, as the web forms do."""
+    if isinstance(value, list):
+        return [content.without_nul(item) for item in value]
+    return content.without_nul(value)
 
 
 def _optional_str(data: dict[str, Any], key: str) -> str | None:

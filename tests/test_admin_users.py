@@ -52,6 +52,12 @@ def test_create_validates_and_keeps_input(app: Flask, make_user: UserFactory) ->
         ({"username": "", "role": "author", "password": "a long password"}, "Enter a username"),
         ({"username": "two words", "role": "author", "password": "a long password"}, "Use letters"),
         ({"username": "newbie", "role": "author", "password": "short"}, "at least 8"),
+        (
+            {"username": "newbie", "role": "author", "password": "p" * 201},
+            "200 characters or fewer",
+        ),
+        ({"username": "newbie", "role": "author", "password": " " * 8}, "Enter a password"),
+        ({"username": "a/b", "role": "author", "password": "a long password"}, "Use letters"),
         ({"username": "newbie", "role": "overlord", "password": "a long password"}, "choice"),
     ]
     for data, message in cases:

@@ -149,6 +149,59 @@ def test_a_slug_too_long_to_store_is_reported_and_skipped(runner: FlaskCliRunner
     assert article("ext-1").slug == "q" * 200
 
 
+def test_nul_characters_are_dropped_as_the_forms_drop_them(runner: FlaskCliRunner) -> None:
+    # PostgreSQL refuses NUL in text: kept, it stopped the import and rolled back good lines.
+    result = import_text(
+        runner,
+        jsonl(
+            line(1),
+            line(
+                2,
+                external_id="ext\u0000-2",
+                title="Ti\u0000tle",
+                author="rep\u0000orter",
+                tags=["Ta\u0000g", "\u0000"],
+                summary="Sum\u0000mary",
+                body_markdown="Bo\u0000dy",
+                slug="sl\u0000ug",
+                published_at="2016-03-02T23:30:00-05:00\u0000",
+            ),
+            line(3, body_markdown=None, body_html="<p>H\u0000TML</p>"),
+        ),
+    )
+    assert result.exit_code == 0, result.output
+    assert "3 created, 0 updated, 0 skipped" in result.stdout
+    second = article("ext-2")
+    assert (second.title, second.summary, second.slug) == ("Title", "Summary", "slug")
+    assert second.body_markdown == "Body" and second.author.username == "reporter"
+    assert [tag.name for tag in second.tags] == ["Tag"]
+    assert article("ext-3").body_html == "<p>HTML</p>"
+    for table in (Article, User, Tag):
+        for row in db.session.execute(sa.select(table.__table__)):
+            assert not any("\x00" in value for value in row if isinstance(value, str)), row
+
+
+def test_an_empty_body_is_reported_and_skipped(runner: FlaskCliRunner) -> None:
+    # The article form refuses an empty body; so does import.
+    result = import_text(
+        runner,
+        jsonl(
+            line(1, body_markdown=""),
+            line(2, body_markdown=None, body_html=""),
+            line(3, body_markdown="", body_html=""),
+            line(4, body_markdown=" \n\t", body_html="\u0000"),
+            line(5, body_markdown=" ", body_html="<p>Only HTML</p>"),
+        ),
+    )
+    assert result.exit_code == 1
+    assert "1 created, 0 updated, 4 skipped" in result.stdout
+    assert result.stderr.splitlines() == [
+        f"line {n}: empty body: give body_markdown or body_html some text; skipped"
+        for n in range(1, 5)
+    ]
+    assert db.session.scalars(sa.select(Article.body_html)).all() == ["<p>Only HTML</p>"]
+
+
 def test_an_author_named_as_a_user_but_for_case_is_that_user(runner: FlaskCliRunner) -> None:
     assert import_text(runner, jsonl(line(1, author="reporter"))).exit_code == 0
     assert import_text(runner, jsonl(line(2, author="REPORTER"))).exit_code == 0

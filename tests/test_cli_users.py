@@ -101,5 +101,68 @@ def test_create_refuses_a_bad_role_and_a_bad_name(runner: FlaskCliRunner) -> Non
         args=["users", "create", "two words", "--role", "author", "--password-stdin"],
         input="good password\n",
     )
-    assert result.exit_code == 1 and "without spaces" in result.output
+    assert result.exit_code == 1 and "Use letters, digits, dots" in result.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("a/b", "Use letters, digits, dots, dashes and underscores."),
+        ("user@x", "Use letters, digits, dots, dashes and underscores."),
+        ("x" * 65, "Keep the username to 64 characters or fewer."),
+        ("  ", "Enter a username."),
+    ],
+)
+def test_create_refuses_names_the_web_form_refuses(
+    runner: FlaskCliRunner, name: str, message: str
+) -> None:
+    args = ["users", "create", name, "--role", "author", "--password-stdin"]
+    result = runner.invoke(args=args, input="good password\n")
+    assert result.exit_code == 1
+    assert result.output == f"Error: the user name {name.strip()!r} is refused. {message}\n"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+
+
+def test_create_takes_names_the_web_form_takes(runner: FlaskCliRunner) -> None:
+    for name in ["Çelik", "a.b-c_d", "x" * 64]:
+        args = ["users", "create", name, "--role", "author", "--password-stdin"]
+        result = runner.invoke(args=args, input="good password\n")
+        assert result.exit_code == 0, result.output
+        assert user(name) is not None
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        (" " * 8, "Use a password that is not only spaces."),
+        ("\t \u00a0 " * 3, "Use a password that is not only spaces."),
+        ("x" * 201, "Keep the password to 200 characters or fewer."),
+    ],
+)
+def test_create_refuses_passwords_the_web_form_refuses(
+    runner: FlaskCliRunner, password: str, message: str
+) -> None:
+    args = ["users", "create", "zeynep", "--role", "author", "--password-stdin"]
+    result = runner.invoke(args=args, input=f"{password}\n")
+    assert result.exit_code == 1
+    assert result.output == f"Error: the password is refused. {message}\n"
+    assert user("zeynep") is None
+
+
+def test_create_drops_nul_from_the_password_as_sign_in_does(runner: FlaskCliRunner) -> None:
+    # The sign-in form drops NUL, so a password kept with one could never be typed.
+    args = ["users", "create", "zeynep", "--role", "author", "--password-stdin"]
+    result = runner.invoke(args=args, input="long\x00 password\n")
+    assert result.exit_code == 0, result.output
+    created = user("zeynep")
+    assert created is not None and created.check_password("long password")
+
+
+def test_create_refuses_a_password_that_is_not_utf8(runner: FlaskCliRunner) -> None:
+    args = ["users", "create", "zeynep", "--role", "author", "--password-stdin"]
+    result = runner.invoke(args=args, input=b"pw1234\xff5678\n")
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # no traceback
+    assert result.output == "Error: the password is not UTF-8 text; type or pipe it in as UTF-8\n"
+    assert user("zeynep") is None

@@ -8,12 +8,9 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from .. import accounts
+from .. import accounts, content
 from ..extensions import db
 from ..models import ROLES, User
-
-MIN_PASSWORD_LENGTH = 8
-MAX_USERNAME_LENGTH = 64
 
 group = AppGroup("users", help="Manage the people who may sign in.")
 
@@ -26,11 +23,12 @@ group = AppGroup("users", help="Manage the people who may sign in.")
 )
 def create(name: str, role: str, password_stdin: bool) -> None:
     """Create a user who can sign in with NAME and a password."""
+    # The rules of the form at /admin/users/, so every user could have been made there.
     name = name.strip()
-    if not name or len(name) > MAX_USERNAME_LENGTH or any(c.isspace() for c in name):
-        raise click.ClickException(
-            f"a user name is 1 to {MAX_USERNAME_LENGTH} characters without spaces"
-        )
+    try:
+        accounts.check_username(name)
+    except ValueError as error:
+        raise click.ClickException(f"the user name {name!r} is refused. {error}") from None
     existing = accounts.same_name(name)
     if existing == name:
         raise click.ClickException(f"a user named {name!r} already exists")
@@ -38,11 +36,18 @@ def create(name: str, role: str, password_stdin: bool) -> None:
         raise click.ClickException(
             f"a user named {existing!r} already exists; names may not differ only in case"
         )
-    password = _read_password() if password_stdin else _prompt_password()
-    if len(password) < MIN_PASSWORD_LENGTH:
+    try:
+        password = content.without_nul(_read_password() if password_stdin else _prompt_password())
+        # A C locale hands bytes that are not UTF-8 on as surrogates, which cannot be hashed.
+        password.encode("utf-8")
+    except UnicodeError:
         raise click.ClickException(
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
-        )
+            "the password is not UTF-8 text; type or pipe it in as UTF-8"
+        ) from None
+    try:
+        accounts.check_password(password)
+    except ValueError as error:
+        raise click.ClickException(f"the password is refused. {error}") from None
     user = User(username=name, role=role)
     user.set_password(password)
     db.session.add(user)
