@@ -90,6 +90,21 @@ def test_backup_never_overwrites_by_accident(runner: FlaskCliRunner, tmp_path: P
     assert target.read_bytes().startswith(b"SQLite format 3")
 
 
+@SQLITE_ONLY
+def test_backup_to_a_directory_it_cannot_write_says_so(
+    runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    # /proc refuses new files even to root, whom file modes do not stop.
+    result = runner.invoke(args=["db", "backup", "/proc/blog-backup.sqlite3"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # no traceback
+    assert result.output.startswith("Error: cannot write /proc/blog-backup.sqlite3: ")
+    assert "choose a directory you may write to" in result.output
+    missing = tmp_path / "missing" / "blog-backup.sqlite3"
+    result = runner.invoke(args=["db", "backup", str(missing)])
+    assert result.exit_code == 1 and f"{missing.parent} is not a directory" in result.output
+
+
 @POSTGRESQL_ONLY
 def test_backup_on_postgresql_points_to_pg_dump(runner: FlaskCliRunner, tmp_path: Path) -> None:
     result = runner.invoke(args=["db", "backup", str(tmp_path / "dump")])

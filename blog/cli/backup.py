@@ -37,7 +37,12 @@ def backup(file: Path, force: bool) -> None:
         raise click.ClickException(f"{target.parent} is not a directory")
     # Copy into a temporary file beside the target, then rename: a failed or interrupted
     # backup never leaves a half-written FILE behind, nor destroys an older one.
-    handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot write {file}: {error.strerror}; choose a directory you may write to"
+        ) from None
     os.close(handle)
     try:
         live = engine.raw_connection()
