@@ -1,7 +1,8 @@
 """Demo content for `make run`: three weeks of articles and a demo account to sign in with.
 
 Everything here was written for this project. The password of the demo account lives in
-`<instance>/demo-credentials.txt` (mode 0600) so every run can print it again.
+`<instance>/demo-credentials.txt` (mode 0600) so every run can print it again. A password
+changed since, at /admin/password, is the demo user's own: it is kept, and not printed.
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ class Loaded:
 
     articles: int
     username: str
-    password: str
+    password: str | None  # None when the account's password was changed since it was saved
 
 
 def load(instance_path: str, tz: ZoneInfo) -> Loaded:
@@ -209,17 +210,18 @@ def load(instance_path: str, tz: ZoneInfo) -> Loaded:
     return Loaded(added, USERNAME, password)
 
 
-def _account(path: Path) -> tuple[User, str, bool]:
-    """Return the demo user, its password, and whether the password is new."""
+def _account(path: Path) -> tuple[User, str | None, bool]:
+    """Return the demo user, its password (None if changed since), and whether it is new."""
     user = db.session.scalar(sa.select(User).where(User.username == USERNAME))
     if user is None:
         user = User(username=USERNAME, role=ROLE)
         db.session.add(user)
     else:
         saved = _read_password(path)
-        if saved is not None and user.check_password(saved):
-            return user, saved, False
-    # A new account, or the file is gone or no longer matches: printed credentials must work.
+        if saved is not None:
+            # A saved password that fails was changed by whoever uses the account: theirs now.
+            return user, saved if user.check_password(saved) else None, False
+    # A new account, or the file is gone: printed credentials must work.
     password = secrets.token_urlsafe(12)
     user.set_password(password)
     return user, password, True

@@ -108,6 +108,26 @@ def test_missing_credentials_file_resets_the_password(
     assert user.check_password(new) and not user.check_password(old)
 
 
+def test_a_password_changed_since_is_kept_and_not_printed(
+    runner: FlaskCliRunner, instance: Path
+) -> None:
+    _, old = credentials(runner.invoke(args=["demo", "load"]).output)
+    saved = instance / "demo-credentials.txt"
+    before = saved.read_text()
+    demo_user().set_password("chosen by the demo user")  # as at /admin/password
+    db.session.commit()
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    assert old not in result.output
+    assert result.output.splitlines()[-1] == (
+        f"Demo author: demo. Its password was changed since it was saved in {saved}, so there "
+        "is none to print: sign in with the changed one, or delete that file and run "
+        "`flask demo load` again for a new one."
+    )
+    assert demo_user().check_password("chosen by the demo user")
+    assert saved.read_text() == before
+
+
 def test_load_leaves_a_site_with_articles_alone(runner: FlaskCliRunner) -> None:
     line = {"title": "Real news", "body_markdown": "Real.", "published_at": "2020-01-01T10:00:00Z"}
     assert runner.invoke(args=["articles", "import", "-"], input=json.dumps(line)).exit_code == 0

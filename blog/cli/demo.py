@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -20,4 +22,12 @@ def load() -> None:
         click.echo(f"Added {loaded.articles} demo articles.")
     else:
         click.echo("The database already has articles; no demo content added.")
-    click.echo(f"Demo author: {loaded.username} / {loaded.password}")
+    if loaded.password is not None:
+        click.echo(f"Demo author: {loaded.username} / {loaded.password}")
+        return
+    saved = Path(current_app.instance_path) / demo.CREDENTIALS_FILE
+    click.echo(
+        f"Demo author: {loaded.username}. Its password was changed since it was saved in "
+        f"{saved}, so there is none to print: sign in with the changed one, or delete that "
+        "file and run `flask demo load` again for a new one."
+    )
