@@ -172,8 +172,11 @@ def import_lines(
     return summary
 
 
-def export_lines(tz: ZoneInfo) -> Iterator[str]:
-    """Yield every article not in the trash as a JSON line; needs a request context."""
+def export_lines(tz: ZoneInfo, external: bool = False) -> Iterator[str]:
+    """Yield every article not in the trash as a JSON line; needs a request context.
+
+    external: give each article's url with the request's scheme and host, not its path alone.
+    """
     stmt = (
         sa.select(Article)
         .where(Article.deleted_at.is_(None))
@@ -182,12 +185,12 @@ def export_lines(tz: ZoneInfo) -> Iterator[str]:
         .execution_options(yield_per=500)
     )
     for article in db.session.scalars(stmt):
-        yield json.dumps(export_record(article, tz), ensure_ascii=False) + "\n"
+        yield json.dumps(export_record(article, tz, external), ensure_ascii=False) + "\n"
 
 
-def export_record(article: Article, tz: ZoneInfo) -> dict[str, Any]:
+def export_record(article: Article, tz: ZoneInfo, external: bool = False) -> dict[str, Any]:
     """Return the export form of an article: the import fields plus id and url."""
-    url = url_for("article.show", article_id=article.id, slug=article.slug, _external=True)
+    url = url_for("article.show", article_id=article.id, slug=article.slug, _external=external)
     published = article.published_at
     record: dict[str, Any] = {
         "id": article.id,

@@ -309,7 +309,7 @@ def test_export_round_trip(
     ]  # fmt: skip
     by_title = {r["title"]: r for r in first}
     turkish = by_title["Türkçe başlık"]
-    assert turkish["url"] == f"http://localhost/article/{turkish['id']}/turkce-baslik"
+    assert turkish["url"] == f"/article/{turkish['id']}/turkce-baslik"  # no address known
     assert turkish["body_markdown"] == "Merhaba *dünya*" and "body_html" not in turkish
     assert by_title["Imported article 2"]["body_html"] == "<p>Only <em>HTML</em></p>"
     assert by_title["Imported article 1"]["published_at"] == "2016-03-01T23:30:00-05:00"
@@ -341,6 +341,19 @@ def test_export_uses_the_configured_server_name(
         assert import_text(runner, jsonl(line(1, slug="hello"))).exit_code == 0
         (record,) = export_records(runner, tmp_path / "out.jsonl")
     assert record["url"] == f"https://news.example/article/{record['id']}/hello"
+
+
+def test_export_names_articles_at_the_given_address(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    assert import_text(runner, jsonl(line(1, slug="hello"))).exit_code == 0
+    path = tmp_path / "out.jsonl"
+    for base in ("https://news.example/blog", "https://news.example/blog/"):
+        result = runner.invoke(args=["articles", "export", str(path), "--base-url", base])
+        assert result.exit_code == 0, result.output
+        (record,) = [json.loads(text) for text in path.read_text(encoding="utf-8").splitlines()]
+        assert record["url"] == f"https://news.example/blog/article/{record['id']}/hello"
+    for bad in ("news.example", "ftp://news.example", "https://"):
+        result = runner.invoke(args=["articles", "export", str(path), "--base-url", bad])
+        assert result.exit_code == 2 and "is not a web address" in result.output
 
 
 def test_generate_adds_articles_that_pages_list(

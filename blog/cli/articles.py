@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from typing import BinaryIO, TextIO
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import click
@@ -47,15 +48,31 @@ def import_(file: BinaryIO, author: str) -> None:
 
 @group.command("export")
 @click.argument("file", type=click.File("w", encoding="utf-8", lazy=False))
-def export(file: TextIO) -> None:
+@click.option(
+    "--base-url",
+    callback=lambda ctx, param, value: _base_url(value),
+    help="The site's public address, such as https://news.example: each line's url is the "
+    "article's address there. Without it, the SERVER_NAME setting's, or the path alone.",
+)
+def export(file: TextIO, base_url: str | None) -> None:
     """Export every article not in the trash to a JSON Lines FILE ('-' for standard output)."""
     tz, written = _zone(), 0
-    # url_for needs a request; SERVER_NAME, when configured, gives the canonical host.
-    with current_app.test_request_context():
-        for line in transfer.export_lines(tz):
+    # url_for needs a request: one to the site's public address, when it is known.
+    external = bool(base_url or current_app.config.get("SERVER_NAME"))
+    with current_app.test_request_context(base_url=base_url):
+        for line in transfer.export_lines(tz, external=external):
             file.write(line)
             written += 1
     click.echo(f"Exported {written} articles.", err=True)
+
+
+def _base_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"{value!r} is not a web address like https://news.example")
+    return value.rstrip("/")
 
 
 @group.command("generate")
