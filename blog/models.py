@@ -156,6 +156,9 @@ class Article(db.Model):
                 ("ix_articles_author_trash", ("author_id", "id")),
             )
         ),
+        # SQLite would otherwise give a purged newest article's id to the next one written,
+        # and its old links with it (migration 0005).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

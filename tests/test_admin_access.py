@@ -138,6 +138,27 @@ def test_an_author_may_trash_and_restore_their_own_but_not_purge(
     assert snapshot(article.id)[3] is None  # type: ignore[index]
 
 
+def test_a_purged_articles_id_and_link_are_never_given_to_another(
+    app: Flask, make_user: UserFactory, make_article: ArticleFactory
+) -> None:
+    make_user("eda", "editor")
+    make_article(title="Older story")
+    mistake = make_article(title="Mistake story")  # the newest: the highest id
+    client = signed_in(app, "eda")
+    base = f"/admin/articles/{mistake.id}"
+    client.post(f"{base}/delete")
+    assert client.post(f"{base}/purge").status_code == 303
+    new = client.post(
+        "/admin/articles/new", data=edit_data(mistake, title="Unrelated story", slug="")
+    )
+    assert new.status_code == 303
+    new_id = int(re.search(r"/admin/articles/(\d+)/edit", new.headers["Location"])[1])
+    assert new_id > mistake.id
+    reader = app.test_client()
+    assert reader.get(f"/article/{mistake.id}/mistake-story").status_code == 404
+    assert reader.get(f"/article/{new_id}/unrelated-story").status_code == 200
+
+
 def test_purge_only_takes_articles_from_the_trash(
     app: Flask, make_user: UserFactory, make_article: ArticleFactory
 ) -> None:

@@ -1,0 +1,74 @@
+"""Migrations that rebuild a table keep every row, link and index of a database in use."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from flask_migrate import upgrade
+
+from blog import create_app
+from blog.extensions import db
+
+from conftest import base_config
+
+ARTICLE = (
+    "INSERT INTO articles (id, title, slug, summary, body_markdown, body_html, status,"
+    " published_at, created_at, updated_at, deleted_at, author_id, external_id, version)"
+    " VALUES (?, ?, ?, 's', 'b', '<p>b</p>', 'published', '2024-03-10 09:30:00.000000',"
+    " '2024-03-10 09:30:00.000000', '2024-03-10 09:30:00.000000', NULL, 1, ?, 1)"
+)
+
+
+def _schema(connection: sqlite3.Connection) -> dict[str, str]:
+    rows = connection.execute(
+        "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'articles' AND type = 'index'"
+    )
+    return dict(rows)
+
+
+def test_sqlite_article_ids_are_never_reused_after_upgrading_a_used_database(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "blog.sqlite3"
+    app = create_app(base_config(f"sqlite:///{path}", tmp_path))
+    with app.app_context():
+        upgrade(revision="0004")
+        db.engine.dispose()
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO users (id, username, password_hash, role, active, created_at)"
+            " VALUES (1, 'amina', 'x', 'author', 1, '2024-01-01 00:00:00.000000')"
+        )
+        for n in (1, 2, 3):
+            connection.execute(ARTICLE, (n, f"Story {n}", f"story-{n}", f"ext-{n}"))
+        connection.execute("INSERT INTO tags (id, name, slug) VALUES (1, 'News', 'news')")
+        connection.executemany(
+            "INSERT INTO article_tags (article_id, tag_id) VALUES (?, 1)", [(1,), (3,)]
+        )
+        indexes = _schema(connection)
+    connection.close()
+
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("PRAGMA foreign_keys = ON")
+        titles = connection.execute("SELECT id, title, external_id FROM articles ORDER BY id")
+        assert titles.fetchall() == [(n, f"Story {n}", f"ext-{n}") for n in (1, 2, 3)]
+        links = connection.execute("SELECT article_id, tag_id FROM article_tags ORDER BY 1")
+        assert links.fetchall() == [(1, 1), (3, 1)]
+        assert _schema(connection) == indexes
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert "articles_rebuilt" not in str(connection.execute("SELECT name FROM sqlite_master"))
+        # The newest article deleted for good: the next one still gets a new id.
+        with connection:
+            connection.execute("DELETE FROM articles WHERE id = 3")
+            connection.execute(ARTICLE, (None, "Story 4", "story-4", "ext-4"))
+        newest = connection.execute("SELECT max(id) FROM articles").fetchone()
+        assert newest == (4,)
+    finally:
+        connection.close()
