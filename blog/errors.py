@@ -10,12 +10,13 @@ from .extensions import db
 
 def init_app(app: Flask) -> None:
     """Render HTTP errors with the site's templates."""
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(InternalServerError, _server_error)
 
 
-def _http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+    """Render an HTTP error with the site's page for it."""
     if error.code is None or error.code < 400:
         return error
     template = "errors/404.html" if error.code == 404 else "errors/error.html"

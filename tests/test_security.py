@@ -298,9 +298,64 @@ def test_every_post_without_a_token_is_refused_and_changes_nothing(
             sent = data if token is None else {**data, "csrf_token": token}
             response = client.post(url, data=sent)
             assert response.status_code == 400, (url, token)
-            assert "CSRF" in response.get_data(as_text=True), url
+            assert "This form had expired" in response.get_data(as_text=True), url
             assert database_state() == before, url
     assert is_signed_in(client)  # logout without a token did not sign out
+
+
+ARTICLE_TEXT = {
+    "title": "Long <b>report</b>",
+    "summary": "",
+    "body": "Paragraphs written over an hour.\n\n<script>alert(1)</script>",
+    "tags": "news",
+    "status": "published",
+    "published_at": "",
+    "save": "Save",
+}
+SAME_SITE = {"Sec-Fetch-Site": "same-origin"}
+
+
+def test_an_article_sent_after_the_session_ended_is_shown_back_unsaved(
+    csrf_app: Flask, world: dict[str, int]
+) -> None:
+    client = csrf_app.test_client()  # a browser that lost the site's cookie: no session
+    before = database_state()
+    response = client.post("/admin/articles/new", data=ARTICLE_TEXT, headers=SAME_SITE)
+    assert response.status_code == 400
+    assert response.headers["Cache-Control"] == "private, no-store"
+    html = response.get_data(as_text=True)
+    assert "Your article was not saved" in html and "This form had expired" in html
+    assert 'value="Long &lt;b&gt;report&lt;/b&gt;"' in html
+    assert "Paragraphs written over an hour.\n\n&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>" not in html
+    assert 'href="/auth/login?next=/admin/articles/new"' in html
+    assert database_state() == before
+
+
+def test_an_article_sent_after_signing_out_elsewhere_is_shown_back_unsaved(
+    csrf_app: Flask, world: dict[str, int]
+) -> None:
+    client = csrf_app.test_client()
+    sign_in(client, "root")
+    token = csrf_token(client.get("/admin/articles/new").get_data(as_text=True))
+    # Signed out in another tab; the form in this one is sent afterwards.
+    client.post("/auth/logout", data={"csrf_token": token})
+    before = database_state()
+    form = {**ARTICLE_TEXT, "csrf_token": token or ""}
+    origin = {"Origin": "http://localhost"}
+    url = f"/admin/articles/{world['live']}/edit"
+    response = client.post(url, data=form, headers=origin)
+    assert response.status_code == 401
+    html = response.get_data(as_text=True)
+    assert "You were signed out before you saved" in html
+    assert "Paragraphs written over an hour." in html
+    assert f'href="/auth/login?next={url}"' in html
+    # Sent from another site, the text is not shown back: it would be that site's words.
+    elsewhere = client.post(url, data=form, headers={"Origin": "https://elsewhere.example"})
+    assert elsewhere.status_code == 401
+    assert "Paragraphs written" not in elsewhere.get_data(as_text=True)
+    assert "Your article was not saved" in elsewhere.get_data(as_text=True)
+    assert database_state() == before
 
 
 def test_sign_in_without_a_token_is_refused(csrf_app: Flask, world: dict[str, int]) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
-from .. import articles, authoring, dates
+from .. import articles, authoring, content, dates, errors
 from ..extensions import db, login_manager
 from ..forms import ArticleForm, PasswordChangeForm
 from ..models import MAX_ID, Article, User
@@ -24,11 +25,49 @@ bp.register_blueprint(admin_users.bp)
 bp.register_blueprint(admin_hijri.bp)
 
 
+ARTICLE_FORMS = ("admin.new", "admin.edit")
+SIGNED_OUT = "You were signed out before you saved (perhaps in another tab)."
+FORM_EXPIRED = (
+    "This form had expired: it was open a long time, or the browser lost the site's cookie."
+)
+
+
 @bp.before_request
-def _require_sign_in() -> Response | None:
+def _require_sign_in() -> Response | tuple[str, int] | None:
     if not current_user.is_authenticated:
+        if request.method == "POST" and request.endpoint in ARTICLE_FORMS:
+            return _unsaved(SIGNED_OUT, 401)
         return login_manager.unauthorized()
     return None
+
+
+@bp.app_errorhandler(CSRFError)
+def _form_expired(error: CSRFError) -> tuple[str, int] | CSRFError:
+    """Answer a form whose CSRF token no longer holds; an article's text is shown back."""
+    if request.endpoint in ARTICLE_FORMS:
+        return _unsaved(FORM_EXPIRED, 400)
+    error.description = f"{FORM_EXPIRED} Go back, reload the page and send the form again."
+    return errors.http_error(error)
+
+
+def _unsaved(reason: str, status: int) -> tuple[str, int]:
+    """Show the text of an article form that could not be saved, so that none of it is lost.
+
+    Only to a post from one of the site's own pages: shown to a post from elsewhere, the
+    page would let another site put words of its choosing on this one.
+    """
+    same_site = request.headers.get("Sec-Fetch-Site") == "same-origin" or (
+        request.headers.get("Origin") == request.host_url.rstrip("/")
+    )
+    fields = ("title", "slug", "summary", "body", "tags", "published_at")
+    typed = {name: content.without_nul(request.form.get(name, "")) for name in fields}
+    page = render_template(
+        "admin/unsaved.html",
+        reason=reason,
+        typed=typed if same_site else None,
+        sign_in=url_for("auth.login", next=request.full_path.rstrip("?")),
+    )
+    return page, status
 
 
 @bp.get("/")
