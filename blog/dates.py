@@ -179,7 +179,19 @@ def format_local_input(instant: datetime, tz: ZoneInfo) -> str:
 
 def iso_local(instant: datetime, tz: ZoneInfo) -> str:
     """Format an instant as ISO 8601 in tz with its offset, to the second."""
-    return to_local(instant, tz).isoformat(timespec="seconds")
+    return iso_attribute(to_local(instant, tz))
+
+
+def iso_attribute(local: datetime) -> str:
+    """Format a local time as HTML's datetime attribute takes it: ISO 8601 to the second.
+
+    An offset must be whole minutes there. Zones' local mean times before standard time
+    were not (Riyadh's was +03:06:52): such a time is given in UTC instead.
+    """
+    offset = local.utcoffset()
+    if offset is not None and offset.seconds % 60:
+        local = local.astimezone(UTC)
+    return local.isoformat(timespec="seconds")
 
 
 def iso_exact(instant: datetime, tz: ZoneInfo) -> str:

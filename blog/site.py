@@ -340,7 +340,7 @@ def teasers(rows: Iterable[Any]) -> list[Teaser]:
                 escape_html(title),
                 escape_html(summary),
                 authors[author_name],
-                local.isoformat(timespec="seconds"),  # digits and signs only
+                dates.iso_attribute(local),  # digits and signs only
                 dates.datetime_label(local, day_label),
                 hijri_label,
             )

@@ -599,6 +599,9 @@ def test_format_local_input_and_gap() -> None:
         (utc(2016, 3, 26, 6, 51, 7, 999), "UTC", "2016-03-26T06:51:07+00:00"),
         (utc(2018, 6, 23, 11, 10), "Pacific/Pago_Pago", "2018-06-23T00:10:00-11:00"),
         (utc(2018, 6, 22, 10, 10), "Pacific/Kiritimati", "2018-06-23T00:10:00+14:00"),
+        # Local mean time, +03:06:52: an HTML offset is whole minutes, so UTC stands in.
+        (utc(1900, 1, 1, 6, 53, 8), "Asia/Riyadh", "1900-01-01T06:53:08+00:00"),
+        (utc(1900, 1, 1, 0, 0), "Europe/Amsterdam", "1900-01-01T00:00:00+00:00"),
     ],
 )
 def test_iso_local(instant: datetime, zone: str, text: str) -> None:

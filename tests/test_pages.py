@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -134,6 +134,21 @@ def test_article_page_shows_hooks_and_dates(make_app, make_article):
     assert "<script>alert" not in html
     assert '<a class="scroll-up" href="#top">Scroll Up</a>' in html
     assert 'id="top"' in html
+
+
+def test_times_before_standard_time_get_a_valid_datetime_attribute(make_app, make_article):
+    # Riyadh kept local mean time, +03:06:52, until 1950: HTML takes whole-minute offsets.
+    app = make_app(TIMEZONE="Asia/Riyadh")
+    with app.app_context():
+        instant = datetime(1900, 1, 1, 6, 53, 8, tzinfo=UTC)  # 10:00 local mean time
+        article = make_article(title="Old news", published_at=instant)
+        article_id, slug = article.id, article.slug
+    client = app.test_client()
+    attribute = 'datetime="1900-01-01T06:53:08+00:00">1 January 1900 10:00</time>'
+    for url in (f"/article/{article_id}/{slug}", "/archive/1900/01/01/"):
+        html = client.get(url).get_data(as_text=True)
+        assert attribute in html, url
+        assert "+03:06:52" not in html, url
 
 
 TAG_LIST = re.compile(r'<ul class="tags" aria-label="Tags">(.*?)</ul>')
