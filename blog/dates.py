@@ -186,12 +186,18 @@ def iso_attribute(local: datetime) -> str:
     """Format a local time as HTML's datetime attribute takes it: ISO 8601 to the second.
 
     An offset must be whole minutes there. Zones' local mean times before standard time
-    were not (Riyadh's was +03:06:52): such a time is given in UTC instead.
+    were not (Riyadh's was +03:06:52): such a time is given in UTC instead. None has been
+    since 1972 (tests/test_dates.py checks), so later times, a listing's, skip the check.
     """
-    offset = local.utcoffset()
-    if offset is not None and offset.seconds % 60:
-        local = local.astimezone(UTC)
+    if local.year < WHOLE_MINUTE_OFFSETS_SINCE:
+        offset = local.utcoffset()
+        if offset is not None and offset.seconds % 60:
+            local = local.astimezone(UTC)
     return local.isoformat(timespec="seconds")
+
+
+# Africa/Monrovia kept -00:44:30 until 1972, the last zone with seconds in its offset.
+WHOLE_MINUTE_OFFSETS_SINCE = 1973
 
 
 def iso_exact(instant: datetime, tz: ZoneInfo) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import random
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 
@@ -606,6 +606,15 @@ def test_format_local_input_and_gap() -> None:
 )
 def test_iso_local(instant: datetime, zone: str, text: str) -> None:
     assert dates.iso_local(instant, ZoneInfo(zone)) == text
+
+
+def test_no_zone_has_had_seconds_in_its_offset_since_iso_attribute_stops_checking() -> None:
+    since = datetime(dates.WHOLE_MINUTE_OFFSETS_SINCE, 1, 1, tzinfo=UTC)
+    for name in available_timezones():
+        offset = since.astimezone(ZoneInfo(name)).utcoffset()
+        assert offset is not None and offset.seconds % 60 == 0, name
+    monrovia = datetime(1972, 1, 1, tzinfo=UTC).astimezone(ZoneInfo("Africa/Monrovia"))
+    assert dates.iso_attribute(monrovia) == "1972-01-01T00:00:00+00:00"
 
 
 def test_date_labels_hold_nothing_html_would_read_as_markup() -> None:
