@@ -84,8 +84,9 @@ def _slug_fits(form: FlaskForm, field: StringField) -> None:
     text = field.data or ""
     length = publishing.slug_length(text)
     if text and length > publishing.MAX_SLUG:
+        has = f"has {length}" if length == len(text) else f"comes to {length} in the address"
         raise ValidationError(
-            f"Keep the slug to {publishing.MAX_SLUG} characters or fewer (this one has {length})."
+            f"Keep the slug to {publishing.MAX_SLUG} characters or fewer (this one {has})."
         )
 
 

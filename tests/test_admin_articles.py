@@ -229,7 +229,7 @@ PUBLISH_RANGE = "from 0002-01-02T00:00 to 9998-12-30T23:59"
         (
             {"slug": "ß" * 101},
             "slug",
-            "Keep the slug to 200 characters or fewer (this one has 202).",
+            "Keep the slug to 200 characters or fewer (this one comes to 202 in the address).",
         ),
         (
             {"tags": "short, Long " + "t" * 80},
@@ -581,6 +581,9 @@ def test_a_typed_slug_is_stored_whole_up_to_the_column_size(
     assert create(client, slug="q" * 150).slug == "q" * 150
     assert create(client, slug="q" * 200).slug == "q" * 200
     assert create(client, slug="q" * 150).slug == "q" * 150 + "-2"
+    taken = client.post("/admin/articles/new", data=form(slug="Q" * 150), follow_redirects=True)
+    said = f"The slug “{'q' * 150}” is another article's, so this one's is “{'q' * 150}-3”."
+    assert str(escape(said)) in text(taken)
     assert 'maxlength="200"' in text(client.get("/admin/articles/new"))
     # Longer ones are refused: test_validation_errors_keep_everything_typed.
 

@@ -12,7 +12,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
-from .. import articles, authoring, content, dates, errors
+from .. import articles, authoring, content, dates, errors, publishing
 from ..extensions import db, login_manager
 from ..forms import ArticleForm, PasswordChangeForm
 from ..models import MAX_ID, Article, User
@@ -213,6 +213,9 @@ def _submit(form: ArticleForm, article: Article | None) -> str | Response | tupl
         )
         return _form_page(form, article, status=409)
     flash(_saved_message(saved), "info")
+    wanted = publishing.requested_slug(data.slug) if data.slug else None
+    if wanted and wanted != saved.slug:
+        flash(f"The slug “{wanted}” is another article's, so this one's is “{saved.slug}”.", "info")
     return redirect(url_for("admin.edit", article_id=saved.id), 303)
 
 
