@@ -103,6 +103,13 @@ def test_backup_to_a_directory_it_cannot_write_says_so(
     missing = tmp_path / "missing" / "blog-backup.sqlite3"
     result = runner.invoke(args=["db", "backup", str(missing)])
     assert result.exit_code == 1 and f"{missing.parent} is not a directory" in result.output
+    # A copy that cannot take FILE's place (here a directory; a full disk fails the same way).
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    result = runner.invoke(args=["db", "backup", str(folder), "--force"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.startswith(f"Error: the backup to {folder} failed (")
+    assert folder.is_dir() and not list(tmp_path.glob(".a-folder.*"))
 
 
 @POSTGRESQL_ONLY

@@ -51,6 +51,10 @@ def backup(file: Path, force: bool) -> None:
         finally:
             live.close()
         os.replace(partial, target)
+    except (OSError, sqlite3.Error) as error:  # a full disk, most likely
+        raise click.ClickException(
+            f"the backup to {file} failed ({error}); nothing was written there"
+        ) from None
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
