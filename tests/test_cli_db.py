@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import resource
+import signal
 import sqlite3
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +18,7 @@ from blog.extensions import db
 from blog.models import Article
 
 from conftest import POSTGRESQL_ONLY, SQLITE_ONLY
+from servers import REPO_ROOT, server_env, venv_bin
 
 
 class Writer(threading.Thread):
@@ -103,13 +107,37 @@ def test_backup_to_a_directory_it_cannot_write_says_so(
     missing = tmp_path / "missing" / "blog-backup.sqlite3"
     result = runner.invoke(args=["db", "backup", str(missing)])
     assert result.exit_code == 1 and f"{missing.parent} is not a directory" in result.output
-    # A copy that cannot take FILE's place (here a directory; a full disk fails the same way).
-    folder = tmp_path / "a-folder"
-    folder.mkdir()
-    result = runner.invoke(args=["db", "backup", str(folder), "--force"])
-    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
-    assert result.output.startswith(f"Error: the backup to {folder} failed (")
-    assert folder.is_dir() and not list(tmp_path.glob(".a-folder.*"))
+
+
+@SQLITE_ONLY
+def test_a_backup_that_runs_out_of_room_says_so_and_leaves_nothing(
+    make_article: Callable[..., Article], tmp_path: Path
+) -> None:
+    for n in range(40):
+        make_article(title=f"Article {n}", body="Words. " * 200)
+    source = db.engine.url.database or ""
+    target = tmp_path / "copies" / "blog-backup.sqlite3"
+    target.parent.mkdir()
+
+    def small_disk() -> None:  # in the child: files stop growing at 64 KiB, as on a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))
+
+    done = subprocess.run(
+        [str(venv_bin("flask")), "--app", "wsgi:app", "db", "backup", str(target)],
+        cwd=REPO_ROOT,
+        env=server_env(f"sqlite:///{source}", tmp_path / "instance"),
+        preexec_fn=small_disk,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert Path(source).stat().st_size > 65536
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(f"Error: the backup to {target} failed ("), done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(target.parent.iterdir()) == []
 
 
 @POSTGRESQL_ONLY
