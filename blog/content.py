@@ -166,6 +166,15 @@ def without_nul(value: Any) -> Any:
     return value.replace("\x00", "") if isinstance(value, str) else value
 
 
+def shows_nothing(text: str) -> bool:
+    """Tell whether text would show no character: only spaces and invisible marks.
+
+    A title of a right-to-left mark alone, say, passes a check for emptiness and reaches
+    readers as a blank heading and a link with no text.
+    """
+    return all(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in text)
+
+
 def clean_html(html: str) -> str:
     """Return html reduced to the allowlist."""
     return _CLEANER.clean(html)

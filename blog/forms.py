@@ -90,6 +90,12 @@ def _slug_fits(form: FlaskForm, field: StringField) -> None:
         )
 
 
+def _shows_something(form: FlaskForm, field: StringField) -> None:
+    """Refuse a title readers would not see: invisible marks alone."""
+    if content.shows_nothing(field.data or ""):
+        raise ValidationError("Give the article a title readers can see.")
+
+
 def _tags_fit(form: FlaskForm, field: StringField) -> None:
     """Refuse a tag too long to store whole, naming it."""
     try:
@@ -130,6 +136,7 @@ class ArticleForm(Form):
         "Title",
         validators=[
             DataRequired("Give the article a title."),
+            _shows_something,
             Length(max=300, message="Keep the title to 300 characters or fewer."),
         ],
         filters=[_strip],

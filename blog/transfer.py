@@ -97,6 +97,8 @@ def parse_line(text: str, default_author: str = DEFAULT_AUTHOR) -> Record:
     title = (_optional_str(data, "title") or "").strip()
     if not title:
         raise ValueError("missing title")
+    if content.shows_nothing(title):
+        raise ValueError("the title shows nothing: only invisible characters")
     if len(title) > MAX_TITLE:
         raise ValueError(f"title is longer than {MAX_TITLE} characters")
     markdown, html = _optional_str(data, "body_markdown"), _optional_str(data, "body_html")

@@ -206,6 +206,7 @@ PUBLISH_RANGE = "from 0002-01-02T00:00 to 9998-12-30T23:59"
     [
         ({"title": ""}, "title", "Give the article a title."),
         ({"title": "   "}, "title", "Give the article a title."),
+        ({"title": "\u200f \u200e\u2066"}, "title", "Give the article a title readers can see."),
         ({"title": "x" * 301}, "title", "Keep the title to 300 characters or fewer."),
         ({"body": ""}, "body", "Write the article body."),
         ({"published_at": "2024-02-30T10:00"}, "published_at", "YYYY-MM-DDTHH:MM"),

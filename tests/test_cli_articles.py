@@ -181,6 +181,13 @@ def test_nul_characters_are_dropped_as_the_forms_drop_them(runner: FlaskCliRunne
             assert not any("\x00" in value for value in row if isinstance(value, str)), row
 
 
+def test_a_title_of_invisible_characters_is_reported_and_skipped(runner: FlaskCliRunner) -> None:
+    result = import_text(runner, jsonl(line(1, title="\u200f\u200e"), line(2)))
+    assert result.exit_code == 1
+    assert "1 created, 0 updated, 1 skipped" in result.stdout
+    assert result.stderr.startswith("line 1: the title shows nothing")
+
+
 def test_an_empty_body_is_reported_and_skipped(runner: FlaskCliRunner) -> None:
     # The article form refuses an empty body; so does import.
     result = import_text(
