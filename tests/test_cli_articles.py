@@ -108,19 +108,21 @@ def test_bad_lines_are_reported_by_number_and_skipped(runner: FlaskCliRunner) ->
         9: json.dumps(line(9, published_at="2016-03-26T09:51:00")),
         10: json.dumps(line(10, title="x" * 301)),
         11: json.dumps(line(11, tags="one,two")),
+        12: json.dumps(line(12, author="user@x")),
     }
-    lines = [bad.get(n) or json.dumps(line(n)) for n in range(1, 13)]
+    lines = [bad.get(n) or json.dumps(line(n)) for n in range(1, 14)]
     result = import_text(runner, "\n".join(lines) + "\n\n")
     assert result.exit_code == 1
-    assert "2 created, 0 updated, 10 skipped" in result.stdout
+    assert "2 created, 0 updated, 11 skipped" in result.stdout
     errors = result.stderr.splitlines()
-    assert [e.split(":")[0] for e in errors] == [f"line {n}" for n in range(2, 12)]
+    assert [e.split(":")[0] for e in errors] == [f"line {n}" for n in range(2, 13)]
     assert "not valid JSON" in errors[0] and "not a JSON object" in errors[1]
     assert "missing title" in errors[2] and "no body" in errors[3]
     assert "missing published_at" in errors[4] and "status must be" in errors[5]
     assert "not an ISO 8601" in errors[6]
     assert "has no UTC offset" in errors[7] and "+03:00" in errors[7]
     assert "longer than 300" in errors[8] and "tags must be a list" in errors[9]
+    assert "author 'user@x' is not a user name the site takes: Use letters" in errors[10]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Article)) == 2
     assert_day_counts_exact(ZONE)
 
