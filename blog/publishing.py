@@ -59,7 +59,7 @@ def unique_slug(
             return candidate
         n += 1
         suffix = f"-{n}"
-        candidate = base[: MAX_SLUG - len(suffix)] + suffix
+        candidate = base[: MAX_SLUG - len(suffix)].rstrip("-") + suffix
 
 
 def set_body(article: Article, *, markdown: str | None = None, html: str | None = None) -> None:

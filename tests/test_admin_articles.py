@@ -585,6 +585,16 @@ def test_a_typed_slug_is_stored_whole_up_to_the_column_size(
     taken = client.post("/admin/articles/new", data=form(slug="Q" * 150), follow_redirects=True)
     said = f"The slug “{'q' * 150}” is another article's, so this one's is “{'q' * 150}-3”."
     assert str(escape(said)) in text(taken)
+    # Saved again untouched, it keeps its slug and says nothing of it.
+    third = db.session.scalars(sa.select(Article).where(Article.slug == "q" * 150 + "-3")).one()
+    values = edit_form(client, third.id)
+    values.update(save="Save")
+    again = client.post(f"/admin/articles/{third.id}/edit", data=values, follow_redirects=True)
+    assert "is another article's" not in text(again)
+    # A suffix never follows a dash the cut left behind.
+    dashed = "a" * 197 + "-b"
+    assert create(client, slug=dashed).slug == dashed
+    assert create(client, slug=dashed).slug == "a" * 197 + "-2"
     assert 'maxlength="200"' in text(client.get("/admin/articles/new"))
     # Longer ones are refused: test_validation_errors_keep_everything_typed.
 

@@ -198,6 +198,8 @@ def _submit(form: ArticleForm, article: Article | None) -> str | Response | tupl
     if form.wants_preview:
         shown = authoring.preview(data, _user(), now(), article)
         return _form_page(form, article, preview=shown)
+    # A slug typed anew, which another article may hold (an unchanged one stays as stored).
+    typed_slug = data.slug if data.slug and (article is None or data.slug != article.slug) else ""
     try:
         saved = authoring.save(data, _user(), now(), article.id if article else None)
     except authoring.Conflict as conflict:
@@ -213,7 +215,7 @@ def _submit(form: ArticleForm, article: Article | None) -> str | Response | tupl
         )
         return _form_page(form, article, status=409)
     flash(_saved_message(saved), "info")
-    wanted = publishing.requested_slug(data.slug) if data.slug else None
+    wanted = publishing.requested_slug(typed_slug) if typed_slug else None
     if wanted and wanted != saved.slug:
         flash(f"The slug “{wanted}” is another article's, so this one's is “{saved.slug}”.", "info")
     return redirect(url_for("admin.edit", article_id=saved.id), 303)
