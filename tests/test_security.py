@@ -358,6 +358,25 @@ def test_an_article_sent_after_signing_out_elsewhere_is_shown_back_unsaved(
     assert database_state() == before
 
 
+def test_an_https_form_without_a_referrer_says_why_it_was_refused(
+    csrf_app: Flask, world: dict[str, int]
+) -> None:
+    client = csrf_app.test_client()
+    https = {"base_url": "https://localhost"}
+    from_site = {"Referer": "https://localhost/admin/hijri/"}
+    assert sign_in(client, "root", headers=from_site, **https).status_code == 303
+    token = csrf_token(client.get("/admin/hijri/", **https).get_data(as_text=True))
+    data = {"year": "1445", "month": "10", "starts_on": "2024-04-09", "csrf_token": token}
+    before = database_state()
+    response = client.post("/admin/hijri/", data=data, **https)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "could not tell that this form came from one of its own pages" in html
+    assert "referrer" in html and "Nothing was changed" in html
+    assert database_state() == before
+    assert client.post("/admin/hijri/", data=data, headers=from_site, **https).status_code == 303
+
+
 def test_sign_in_without_a_token_is_refused(csrf_app: Flask, world: dict[str, int]) -> None:
     client = csrf_app.test_client()
     client.get("/auth/login")

@@ -42,12 +42,30 @@ def _require_sign_in() -> Response | tuple[str, int] | None:
 
 
 @bp.app_errorhandler(CSRFError)
-def _form_expired(error: CSRFError) -> tuple[str, int] | CSRFError:
-    """Answer a form whose CSRF token no longer holds; an article's text is shown back."""
+def _form_refused(error: CSRFError) -> tuple[str, int] | CSRFError:
+    """Answer a form whose CSRF check failed; an article's text is shown back, not lost."""
+    reason = error.description or ""
+    current_app.logger.info("Form refused by the CSRF check: %s (%s)", reason, request.path)
+    if "referrer" in reason.lower():
+        # Not an old form: HTTPS without a Referer, or a proxy the site does not see through.
+        said = f"The site could not tell that this form came from one of its own pages: {reason}"
+    else:
+        said = FORM_EXPIRED
     if request.endpoint in ARTICLE_FORMS:
-        return _unsaved(FORM_EXPIRED, 400)
-    error.description = f"{FORM_EXPIRED} Go back, reload the page and send the form again."
+        return _unsaved(said, 400)
+    error.description = f"{said} Nothing was changed. Go back, reload the page and send it again."
     return errors.http_error(error)
+
+
+# The article form's text fields, as the page showing unsaved text labels them.
+UNSAVED_FIELDS = (
+    ("title", "Title"),
+    ("slug", "Slug"),
+    ("summary", "Summary"),
+    ("tags", "Tags"),
+    ("published_at", "Publish time"),
+    ("body", "Body"),
+)
 
 
 def _unsaved(reason: str, status: int) -> tuple[str, int]:
@@ -59,8 +77,10 @@ def _unsaved(reason: str, status: int) -> tuple[str, int]:
     same_site = request.headers.get("Sec-Fetch-Site") == "same-origin" or (
         request.headers.get("Origin") == request.host_url.rstrip("/")
     )
-    fields = ("title", "slug", "summary", "body", "tags", "published_at")
-    typed = {name: content.without_nul(request.form.get(name, "")) for name in fields}
+    typed = [
+        (name, label, content.without_nul(request.form.get(name, "")))
+        for name, label in UNSAVED_FIELDS
+    ]
     page = render_template(
         "admin/unsaved.html",
         reason=reason,
