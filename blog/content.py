@@ -167,12 +167,18 @@ def without_nul(value: Any) -> Any:
 
 
 def shows_nothing(text: str) -> bool:
-    """Tell whether text would show no character: only spaces and invisible marks.
+    """Tell whether text would show no character: only spaces, marks and invisible fillers.
 
     A title of a right-to-left mark alone, say, passes a check for emptiness and reaches
     readers as a blank heading and a link with no text.
     """
-    return all(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in text)
+    return not any(
+        unicodedata.category(c)[0] in "LNPS" and c not in _BLANK_LETTERS for c in text
+    )
+
+
+# Letters and symbols that draw nothing: Hangul fillers and the blank Braille pattern.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 def clean_html(html: str) -> str:

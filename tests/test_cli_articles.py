@@ -360,7 +360,8 @@ def test_export_names_articles_at_the_given_address(runner: FlaskCliRunner, tmp_
         assert result.exit_code == 0, result.output
         (record,) = [json.loads(text) for text in path.read_text(encoding="utf-8").splitlines()]
         assert record["url"] == f"https://news.example/blog/article/{record['id']}/hello"
-    for bad in ("news.example", "ftp://news.example", "https://"):
+    bad_addresses = ("news.example", "ftp://news.example", "https://", "https://n.example:99999")
+    for bad in (*bad_addresses, "https://n.example/?x=1", "https://n.example/#a"):
         result = runner.invoke(args=["articles", "export", str(path), "--base-url", bad])
         assert result.exit_code == 2 and "is not a web address" in result.output
 

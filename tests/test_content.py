@@ -13,6 +13,7 @@ from blog.content import (
     excerpt,
     plain_text,
     render_markdown,
+    shows_nothing,
     slugify,
 )
 
@@ -389,3 +390,19 @@ def test_excerpt_arabic() -> None:
 def test_excerpt_of_rendered_markdown() -> None:
     html = render_markdown("# Head\n\nBody *text* with `code`.\n\n- item")
     assert excerpt(html) == "Head Body text with code. item"
+
+
+# --- titles readers can see ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", " \t", "\u200f", "\u200e\u2066\u200b", "\u3164", "\u2800", "\ufe0f", "\u034f", "\u0301"],
+)
+def test_invisible_text_shows_nothing(text: str) -> None:
+    assert shows_nothing(text)
+
+
+@pytest.mark.parametrize("text", ["a", "\u200fخبر", "1", "!", "€", "\u3164x", "İ"])
+def test_text_with_a_visible_character_shows_something(text: str) -> None:
+    assert not shows_nothing(text)

@@ -69,9 +69,16 @@ def export(file: TextIO, base_url: str | None) -> None:
 def _base_url(value: str | None) -> str | None:
     if value is None:
         return None
+    problem = f"{value!r} is not a web address like https://news.example"
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise click.BadParameter(f"{value!r} is not a web address like https://news.example")
+    try:
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError:
+        raise click.BadParameter(problem) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise click.BadParameter(problem)
+    if parts.fragment or value.endswith(("?", "#")):
+        raise click.BadParameter(problem)
     return value.rstrip("/")
 
 
