@@ -182,6 +182,10 @@ def iso_local(instant: datetime, tz: ZoneInfo) -> str:
     return iso_attribute(to_local(instant, tz))
 
 
+# Africa/Monrovia kept -00:44:30 until 1972, the last zone with seconds in its offset.
+WHOLE_MINUTE_OFFSETS_SINCE = 1973
+
+
 def iso_attribute(local: datetime) -> str:
     """Format a local time as HTML's datetime attribute takes it: ISO 8601 to the second.
 
@@ -194,10 +198,6 @@ def iso_attribute(local: datetime) -> str:
         if offset is not None and offset.seconds % 60:
             local = local.astimezone(UTC)
     return local.isoformat(timespec="seconds")
-
-
-# Africa/Monrovia kept -00:44:30 until 1972, the last zone with seconds in its offset.
-WHOLE_MINUTE_OFFSETS_SINCE = 1973
 
 
 def iso_exact(instant: datetime, tz: ZoneInfo) -> str:

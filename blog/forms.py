@@ -68,7 +68,8 @@ def _strip(value: Any) -> Any:
 
 
 def _new_password() -> list[Any]:
-    return [DataRequired("Enter a password."), _password_allowed]
+    # InputRequired, not DataRequired: spaces alone reach the rule, which says what is wrong.
+    return [InputRequired("Enter a password."), _password_allowed]
 
 
 def _password_allowed(form: FlaskForm, field: PasswordField) -> None:

@@ -609,10 +609,17 @@ def test_iso_local(instant: datetime, zone: str, text: str) -> None:
 
 
 def test_no_zone_has_had_seconds_in_its_offset_since_iso_attribute_stops_checking() -> None:
-    since = datetime(dates.WHOLE_MINUTE_OFFSETS_SINCE, 1, 1, tzinfo=UTC)
+    # Twice a year in every zone, both sides of any summer time, to the end of tzdata's rules.
+    instants = [
+        datetime(year, month, 1, tzinfo=UTC)
+        for year in range(dates.WHOLE_MINUTE_OFFSETS_SINCE, 2040)
+        for month in (1, 7)
+    ]
     for name in available_timezones():
-        offset = since.astimezone(ZoneInfo(name)).utcoffset()
-        assert offset is not None and offset.seconds % 60 == 0, name
+        zone = ZoneInfo(name)
+        for instant in instants:
+            offset = instant.astimezone(zone).utcoffset()
+            assert offset is not None and offset.seconds % 60 == 0, (name, instant)
     monrovia = datetime(1972, 1, 1, tzinfo=UTC).astimezone(ZoneInfo("Africa/Monrovia"))
     assert dates.iso_attribute(monrovia) == "1972-01-01T00:00:00+00:00"
 
