@@ -2,13 +2,15 @@
 
 Without AUTOINCREMENT SQLite numbers a new row one past the largest id in the table, so
 purging the newest article handed its id, and every link to it, to the next article
-written: an old link led to another story. PostgreSQL's sequence never reuses an id.
+written: an old link led to another story. PostgreSQL's sequence never reuses an id. Ids
+freed before this upgrade above today's largest may still be given out once.
 
 SQLite cannot add AUTOINCREMENT to a table, so the table is built again: a copy with the
 same columns, the rows moved over, the old table dropped and the copy renamed, then the
 indexes made again from their stored definitions. Dropping the old table deletes its tag
 links when foreign keys are on (as on every connection the app opens), so they are kept
-aside and put back. The copy takes about a minute for a million articles.
+aside and put back. It all runs in one transaction, which holds the write lock throughout:
+about a minute for a million articles, during which the site cannot save.
 
 Revision ID: 0005
 Revises: 0004
@@ -51,13 +53,24 @@ def _articles(name: str, metadata: sa.MetaData) -> sa.Table:
 
 
 def upgrade():
-    bind = op.get_bind()
-    if bind.dialect.name != "sqlite":
+    context = op.get_context()
+    if context.dialect.name != "sqlite":
         return
-    indexes = bind.exec_driver_sql(
-        "SELECT sql FROM sqlite_master"
-        " WHERE type = 'index' AND tbl_name = 'articles' AND sql IS NOT NULL"
-    ).scalars().all()
+    if context.as_sql:
+        raise RuntimeError("0005 rebuilds SQLite's articles table: run it on the database")
+    bind = op.get_bind()
+    # One transaction from the first statement: pysqlite would begin one only at the first
+    # INSERT, after the copy's CREATE, and a DROP outside one could not be undone.
+    if not bind.connection.driver_connection.in_transaction:
+        bind.exec_driver_sql("BEGIN IMMEDIATE")
+    indexes = (
+        bind.exec_driver_sql(
+            "SELECT sql FROM sqlite_master"
+            " WHERE type = 'index' AND tbl_name = 'articles' AND sql IS NOT NULL"
+        )
+        .scalars()
+        .all()
+    )
     # Left behind by an upgrade that stopped before the copy took the table's place.
     bind.exec_driver_sql("DROP TABLE IF EXISTS articles_rebuilt")
     copy = _articles("articles_rebuilt", sa.MetaData())
