@@ -172,9 +172,7 @@ def shows_nothing(text: str) -> bool:
     A title of a right-to-left mark alone, say, passes a check for emptiness and reaches
     readers as a blank heading and a link with no text.
     """
-    return not any(
-        unicodedata.category(c)[0] in "LNPS" and c not in _BLANK_LETTERS for c in text
-    )
+    return not any(unicodedata.category(c)[0] in "LNPS" and c not in _BLANK_LETTERS for c in text)
 
 
 # Letters and symbols that draw nothing: Hangul fillers and the blank Braille pattern.
