@@ -158,12 +158,17 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethr
 _MARKDOWN.core.ruler.push("table_align_attribute", _table_align_to_attribute)
 
 
-def without_nul(value: Any) -> Any:
-    """Drop NUL characters from text: PostgreSQL refuses them and no author means to type one.
+def without_controls(value: Any) -> Any:
+    """Drop control characters from text, but tabs and line breaks; other values pass.
 
-    Every way in (the forms, import, the CLI) reads text through this; non-text passes.
+    Every way in (the forms, import, the CLI) reads text through this. PostgreSQL refuses
+    NUL in text, and the rest (an escape character pasted with a title, say) are not
+    allowed in HTML and no author means to type them.
     """
-    return value.replace("\x00", "") if isinstance(value, str) else value
+    return value.translate(_CONTROLS) if isinstance(value, str) else value
+
+
+_CONTROLS = dict.fromkeys(c for c in [*range(0x20), 0x7F] if chr(c) not in "\t\n\r")
 
 
 def shows_nothing(text: str) -> bool:

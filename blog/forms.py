@@ -64,7 +64,7 @@ class Form(FlaskForm):
 
 def _strip(value: Any) -> Any:
     """Trim surrounding whitespace from a one-line field."""
-    return content.without_nul(value).strip() if isinstance(value, str) else value
+    return content.without_controls(value).strip() if isinstance(value, str) else value
 
 
 def _new_password() -> list[Any]:
@@ -126,7 +126,7 @@ class LoginForm(Form):
     password = PasswordField(
         "Password",
         validators=[DataRequired("Enter your password.")],
-        filters=[content.without_nul],
+        filters=[content.without_controls],
         render_kw={"autocomplete": "current-password"},
     )
     submit = SubmitField("Sign in")
@@ -158,7 +158,7 @@ class ArticleForm(Form):
     body = TextAreaField(
         "Body",
         validators=[DataRequired("Write the article body.")],
-        filters=[content.without_nul],
+        filters=[content.without_controls],
         description="Markdown. HTML is allowed; anything unsafe is removed when saved.",
         render_kw={"rows": 18},
     )
@@ -210,13 +210,13 @@ class PasswordChangeForm(Form):
     current_password = PasswordField(
         "Current password",
         validators=[DataRequired("Enter your current password.")],
-        filters=[content.without_nul],
+        filters=[content.without_controls],
         render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(
         "New password",
         validators=_new_password(),
-        filters=[content.without_nul],
+        filters=[content.without_controls],
         render_kw={"autocomplete": "new-password"},
     )
     confirm_password = PasswordField(
@@ -225,7 +225,7 @@ class PasswordChangeForm(Form):
             DataRequired("Type the new password again."),
             EqualTo("new_password", "The two new passwords differ."),
         ],
-        filters=[content.without_nul],
+        filters=[content.without_controls],
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField("Change password")
@@ -249,7 +249,7 @@ class UserCreateForm(Form):
     password = PasswordField(
         "Password",
         validators=_new_password(),
-        filters=[content.without_nul],
+        filters=[content.without_controls],
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField("Create user")
@@ -265,7 +265,7 @@ class PasswordResetForm(Form):
     new_password = PasswordField(
         "New password",
         validators=_new_password(),
-        filters=[content.without_nul],
+        filters=[content.without_controls],
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField("Set password")

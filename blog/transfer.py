@@ -4,7 +4,8 @@ Import goes through the ORM, so counts.py keeps the day counts exact, and commit
 BATCH_SIZE lines. A line is the whole state of an article: fields left out take their
 defaults (status published, no tags, summary from the body, the importing author).
 A line whose external_id belongs to an article in the trash updates it there; it stays trashed.
-Text is read as the web forms read it: NUL characters are dropped and an empty body is refused.
+Text is read as the web forms read it: control characters are dropped and an empty body is
+refused.
 """
 
 from __future__ import annotations
@@ -88,8 +89,8 @@ def parse_line(text: str, default_author: str = DEFAULT_AUTHOR) -> Record:
         raise ValueError(f"not valid JSON ({error.msg} at column {error.colno})") from None
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
-    # PostgreSQL refuses NUL in text; the forms drop it, and so does import.
-    data = {key: _strings_without_nul(value) for key, value in data.items()}
+    # PostgreSQL refuses NUL in text; the forms drop it and other controls, and so does import.
+    data = {key: _strings_without_controls(value) for key, value in data.items()}
     status = _optional_str(data, "status") or "published"
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
@@ -276,11 +277,11 @@ def _slug(record: Record, article: Article) -> str:
     return publishing.unique_slug(record.title, article.id)
 
 
-def _strings_without_nul(value: object) -> object:
-    """Drop NUL characters from a string or a list's strings, as the web forms do."""
+def _strings_without_controls(value: object) -> object:
+    """Drop control characters from a string or a list's strings, as the web forms do."""
     if isinstance(value, list):
-        return [content.without_nul(item) for item in value]
-    return content.without_nul(value)
+        return [content.without_controls(item) for item in value]
+    return content.without_controls(value)
 
 
 def _optional_str(data: dict[str, Any], key: str) -> str | None:

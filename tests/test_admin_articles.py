@@ -558,6 +558,19 @@ def test_summary_is_made_from_the_body_unless_given(client: FlaskClient, author:
     assert given.summary == "Written by hand"
 
 
+def test_control_characters_are_dropped_from_every_field(client: FlaskClient, author: User) -> None:
+    article = create(
+        client,
+        title="Break\x1bing\x00 news\x7f",
+        summary="Sum\x01mary",
+        body="Line one\x0c\r\nLine\ttwo",
+        tags="ta\x1bg",
+    )
+    assert (article.title, article.summary) == ("Breaking news", "Summary")
+    assert article.body_markdown == "Line one\r\nLine\ttwo"
+    assert [tag.name for tag in article.tags] == ["tag"]
+
+
 def test_tags_are_split_trimmed_and_deduplicated(client: FlaskClient, author: User) -> None:
     article = create(client, tags=" News ,politics,, news,  World  Cup ")
     assert sorted(tag.name for tag in article.tags) == ["News", "World Cup", "politics"]

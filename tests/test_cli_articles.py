@@ -151,7 +151,7 @@ def test_a_slug_too_long_to_store_is_reported_and_skipped(runner: FlaskCliRunner
     assert article("ext-1").slug == "q" * 200
 
 
-def test_nul_characters_are_dropped_as_the_forms_drop_them(runner: FlaskCliRunner) -> None:
+def test_control_characters_are_dropped_as_the_forms_drop_them(runner: FlaskCliRunner) -> None:
     # PostgreSQL refuses NUL in text: kept, it stopped the import and rolled back good lines.
     result = import_text(
         runner,
@@ -160,7 +160,7 @@ def test_nul_characters_are_dropped_as_the_forms_drop_them(runner: FlaskCliRunne
             line(
                 2,
                 external_id="ext\u0000-2",
-                title="Ti\u0000tle",
+                title="Ti\u0000t\u001ble",
                 author="rep\u0000orter",
                 tags=["Ta\u0000g", "\u0000"],
                 summary="Sum\u0000mary",

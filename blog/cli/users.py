@@ -37,7 +37,9 @@ def create(name: str, role: str, password_stdin: bool) -> None:
             f"a user named {existing!r} already exists; names may not differ only in case"
         )
     try:
-        password = content.without_nul(_read_password() if password_stdin else _prompt_password())
+        password = content.without_controls(
+            _read_password() if password_stdin else _prompt_password()
+        )
         # A C locale hands bytes that are not UTF-8 on as surrogates, which cannot be hashed.
         password.encode("utf-8")
     except UnicodeError:

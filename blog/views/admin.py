@@ -78,7 +78,7 @@ def _unsaved(reason: str, status: int) -> tuple[str, int]:
         request.headers.get("Origin") == request.host_url.rstrip("/")
     )
     typed = [
-        (name, label, content.without_nul(request.form.get(name, "")))
+        (name, label, content.without_controls(request.form.get(name, "")))
         for name, label in UNSAVED_FIELDS
     ]
     page = render_template(
