@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import Flask
 
+from . import dates
+
 DEFAULTS: dict[str, Any] = {
     "SITE_NAME": "Hijri Blog",
     "TIMEZONE": "UTC",
@@ -72,9 +74,29 @@ def _normalise(app: Flask) -> None:
             uri = "postgresql+psycopg://" + uri[len(prefix) :]
     config["SQLALCHEMY_DATABASE_URI"] = uri
     for key in _INT_KEYS:
-        config[key] = int(config[key])
-    if isinstance(config["SOCIAL_LINKS"], str):
-        config["SOCIAL_LINKS"] = json.loads(config["SOCIAL_LINKS"] or "{}")
+        config[key] = _whole_number(key, config[key])
+    links = config["SOCIAL_LINKS"]
+    if isinstance(links, str):
+        try:
+            links = json.loads(links or "{}")
+        except ValueError:
+            links = None
+    if not isinstance(links, dict) or not all(
+        isinstance(name, str) and isinstance(url, str) for name, url in links.items()
+    ):
+        raise RuntimeError(
+            'SOCIAL_LINKS must map names to addresses, e.g. {"Facebook": "https://..."}.'
+        )
+    config["SOCIAL_LINKS"] = links
+
+
+def _whole_number(key: str, value: Any) -> int:
+    """Read a setting that must be a whole number: 1.5 or 'abc' is refused, not cut or raised."""
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise RuntimeError(f"{key} must be a whole number, got {value!r}.")
 
 
 def _check(app: Flask) -> None:
@@ -84,6 +106,10 @@ def _check(app: Flask) -> None:
             "SECRET_KEY is not set. Put SECRET_KEY = '...' in instance/config.py "
             "or set BLOG_SECRET_KEY in the environment."
         )
+    try:
+        dates.site_zone(config["TIMEZONE"])
+    except ValueError as error:
+        raise RuntimeError(f"TIMEZONE: {error}.") from None
     if not -2 <= config["HIJRI_OFFSET_DAYS"] <= 2:
         raise RuntimeError("HIJRI_OFFSET_DAYS must be between -2 and 2.")
     if config["PER_PAGE"] < 1 or config["MASTHEAD_DAYS"] < 0:
