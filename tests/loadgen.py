@@ -63,7 +63,7 @@ _EDIT_LOCATION = re.compile(r"/admin/articles/(\d+)/edit$")
 _TOTAL = re.compile(r'<span class="total-count">Total: ([\d,]+) articles</span>')
 _STRIP = re.compile(r'<nav class="day-strip"[^>]*>(.*?)</nav>', re.S)
 _STRIP_ENTRY = re.compile(r">(\d{2})/(\d{2})/(\d{4}) \((-?\d+)\)</a>")
-_TEASER_TITLE = re.compile(r'<article class="teaser">\s*<h2><a href="[^"]*">([^<]*)</a>')
+_TEASER_TITLE = re.compile(r'<article class="teaser">\s*<h2[^>]*><a href="[^"]*">([^<]*)</a>')
 _scratch_numbers = itertools.count(1)
 
 

@@ -47,7 +47,7 @@ def test_edges_of_the_local_day(make_app, make_article, zone):
         assert strip[f"/archive/{shown:%Y/%m/%d}/"] == f"{shown:%d/%m/%Y} ({n})"
 
     archive = client.get(f"/archive/{day:%Y/%m/%d}/").get_data(as_text=True)
-    titles = re.findall(r'<article class="teaser">\s*<h2><a href="[^"]+">([^<]+)</a>', archive)
+    titles = re.findall(r'<article class="teaser">\s*<h2[^>]*><a href="[^"]+">([^<]+)</a>', archive)
     assert titles == ["Just before midnight", "Just after midnight"]
     assert f"{day.day} {dates.month_name(day.month)} {day.year} 0:10" in archive
     assert f"{day.day} {dates.month_name(day.month)} {day.year} 23:50" in archive

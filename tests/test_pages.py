@@ -19,7 +19,7 @@ from blog.models import Article, Tag
 from blog.site import archive_path, article_path
 from blog.site import teasers as teasers_of
 
-TEASER_LINK = re.compile(r'<article class="teaser">\s*<h2><a href="([^"]+)">([^<]+)</a>')
+TEASER_LINK = re.compile(r'<article class="teaser">\s*<h2[^>]*><a href="([^"]+)">([^<]+)</a>')
 REL = re.compile(r'<a rel="(next|prev)" href="([^"]+)"')
 
 
@@ -124,13 +124,13 @@ def test_article_page_shows_hooks_and_dates(make_app, make_article):
     html = app.test_client().get(f"/article/{article_id}/{slug}").get_data(as_text=True)
 
     assert '<article class="article">' in html
-    assert "<h1>Market &lt;b&gt;day&lt;/b&gt;</h1>" in html
+    assert '<h1 dir="auto">Market &lt;b&gt;day&lt;/b&gt;</h1>' in html
     assert (
         '<time class="published" datetime="2016-03-26T09:51:00+03:00">26 March 2016 9:51</time>'
         in html
     )
     assert '<span class="hijri-date">17 Jumada al-Akhirah 1437</span>' in html
-    assert '<div class="article-body"><p>Para one.</p>' in html
+    assert '<div class="article-body" dir="auto"><p>Para one.</p>' in html
     assert "<script>alert" not in html
     assert '<a class="scroll-up" href="#top">Scroll Up</a>' in html
     assert 'id="top"' in html
@@ -165,8 +165,8 @@ def test_article_page_lists_its_tags_once_each_alphabetically(client, make_artic
 
     html = client.get(f"/article/{tagged.id}/{tagged.slug}").get_data(as_text=True)
     # One article, one body, however many tags it has.
-    assert html.count('<div class="article-body">') == 1
-    shown = re.findall(r"<li>(.*?)</li>", TAG_LIST.search(html)[1])
+    assert html.count('<div class="article-body" dir="auto">') == 1
+    shown = re.findall(r"<li dir=\"auto\">(.*?)</li>", TAG_LIST.search(html)[1])
     # Case aside, in code-point order, on every database whatever its collation.
     assert shown == [
         "&lt;b&gt;bold&lt;/b&gt;",
