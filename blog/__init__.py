@@ -75,6 +75,7 @@ def _init_extensions(app: Flask) -> None:
     _lazy_current_user(app)
     _sign_in_hooks_for_auth_only(app)
     login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see this page."
     login_manager.login_message_category = "info"
     counts.init_app(app)
     site.init_app(app)

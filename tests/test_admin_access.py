@@ -16,6 +16,8 @@ from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Article, DayCount, HijriMonthStart, Tag, User, article_tags
 
+from conftest import PASSWORD
+
 ArticleFactory = Callable[..., Article]
 UserFactory = Callable[..., User]
 
@@ -157,6 +159,29 @@ def test_a_purged_articles_id_and_link_are_never_given_to_another(
     reader = app.test_client()
     assert reader.get(f"/article/{mistake.id}/mistake-story").status_code == 404
     assert reader.get(f"/article/{new_id}/unrelated-story").status_code == 200
+
+
+def test_a_button_pressed_after_signing_out_leads_back_to_its_page(
+    app: Flask, make_user: UserFactory, make_article: ArticleFactory
+) -> None:
+    make_user("eda", "editor")
+    article = make_article(title="Kept")
+    client = app.test_client()
+    sent_from = {"Referer": "http://localhost/admin/trash?before=9"}
+    response = client.post(f"/admin/articles/{article.id}/delete", headers=sent_from)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/auth/login?next=/admin/trash?before%3D9"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Please sign in to see this page." in page
+    login = {"username": "eda", "password": PASSWORD}
+    signed = client.post(response.headers["Location"], data=login)
+    assert signed.headers["Location"] == "/admin/trash?before=9"
+    assert snapshot(article.id)[3] is None  # type: ignore[index]  # nothing was deleted
+    # Sent from another site's page: back to the desk.
+    other = app.test_client().post(
+        f"/admin/articles/{article.id}/delete", headers={"Referer": "https://evil.example/x"}
+    )
+    assert other.headers["Location"] == "/auth/login?next=/admin/"
 
 
 def test_purge_only_takes_articles_from_the_trash(

@@ -7,6 +7,8 @@ month starts live in child blueprints (admin_users, admin_hijri) that share this
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -18,7 +20,7 @@ from ..forms import ArticleForm, PasswordChangeForm
 from ..models import MAX_ID, Article, User
 from ..site import now, zone
 from . import admin_hijri, admin_users
-from .auth import remember_password
+from .auth import remember_password, safe_next
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.register_blueprint(admin_users.bp)
@@ -37,8 +39,22 @@ def _require_sign_in() -> Response | tuple[str, int] | None:
     if not current_user.is_authenticated:
         if request.method == "POST" and request.endpoint in ARTICLE_FORMS:
             return _unsaved(SIGNED_OUT, 401)
+        if request.method == "POST":
+            # A button's address (delete, restore) answers POST alone: after signing in,
+            # come back to the page the button was on, not to a 405.
+            flash(login_manager.login_message, login_manager.login_message_category)
+            back = _page_sent_from() or url_for("admin.index")
+            return redirect(url_for("auth.login", next=back), 303)
         return login_manager.unauthorized()
     return None
+
+
+def _page_sent_from() -> str | None:
+    """Return the path of this site's page a form was sent from, from its Referer."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host:
+        return None
+    return safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
 
 
 @bp.app_errorhandler(CSRFError)
