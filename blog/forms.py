@@ -176,6 +176,9 @@ class ArticleForm(Form):
         render_kw={"type": "datetime-local"},
     )
     version = HiddenField()
+    # Who opened the form: a save after someone else signed in on the same browser is
+    # shown back unsaved instead of landing under their name (views.admin).
+    opened_by = HiddenField()
     preview = SubmitField("Preview")
     save = SubmitField("Save")
 

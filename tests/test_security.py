@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 
@@ -356,6 +357,37 @@ def test_an_article_sent_after_signing_out_elsewhere_is_shown_back_unsaved(
     assert "Paragraphs written" not in elsewhere.get_data(as_text=True)
     assert "Your article was not saved" in elsewhere.get_data(as_text=True)
     assert database_state() == before
+
+
+def test_an_article_sent_after_someone_else_signed_in_is_shown_back_unsaved(
+    csrf_app: Flask, world: dict[str, int], make_user: UserFactory
+) -> None:
+    make_user("amina")
+    client = csrf_app.test_client()
+    sign_in(client, "root")
+    page = client.get("/admin/articles/new").get_data(as_text=True)
+    opened_by = re.search(r'name="opened_by" type="hidden" value="(\d+)"', page)
+    assert opened_by
+    form = {**ARTICLE_TEXT, "csrf_token": csrf_token(page) or "", "opened_by": opened_by[1]}
+    # Another tab: root signs out, amina signs in; then root's form is sent.
+    client.post("/auth/logout", data={"csrf_token": form["csrf_token"]})
+    sign_in(client, "amina")
+    before = database_state()
+    response = client.post("/admin/articles/new", data=form, headers=SAME_SITE)
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "Someone else has signed in on this browser" in html
+    assert "Paragraphs written over an hour." in html
+    assert database_state() == before
+    # Her own form saves as ever.
+    own = client.get("/admin/articles/new").get_data(as_text=True)
+    mine = re.search(r'name="opened_by" type="hidden" value="(\d+)"', own)
+    assert mine and mine[1] != opened_by[1]
+    saved = client.post(
+        "/admin/articles/new",
+        data={**form, "opened_by": mine[1], "csrf_token": csrf_token(own) or ""},
+    )
+    assert saved.status_code == 303
 
 
 def test_an_https_form_without_a_referrer_says_why_it_was_refused(

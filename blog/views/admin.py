@@ -29,6 +29,7 @@ bp.register_blueprint(admin_hijri.bp)
 
 ARTICLE_FORMS = ("admin.new", "admin.edit")
 SIGNED_OUT = "You were signed out before you saved (perhaps in another tab)."
+OTHER_USER = "Someone else has signed in on this browser since the form was opened."
 FORM_EXPIRED = (
     "This form had expired: it was open a long time, or the browser lost the site's cookie."
 )
@@ -46,6 +47,10 @@ def _require_sign_in() -> Response | tuple[str, int] | None:
             back = _page_sent_from() or url_for("admin.index")
             return redirect(url_for("auth.login", next=back), 303)
         return login_manager.unauthorized()
+    if request.method == "POST" and request.endpoint in ARTICLE_FORMS:
+        opened_by = request.form.get("opened_by")
+        if opened_by and opened_by != str(current_user.id):
+            return _unsaved(OTHER_USER, 409)
     return None
 
 
@@ -265,6 +270,7 @@ def _form_page(
     conflict: bool = False,
     status: int = 200,
 ) -> tuple[str, int]:
+    form.opened_by.data = str(current_user.id)
     if authoring.edits_html(article):
         form.body.description = (
             "HTML: this article came in as HTML, so its body is edited and saved as HTML, "
