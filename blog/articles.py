@@ -313,6 +313,11 @@ def total(now: datetime) -> int:
     return int(stored or 0) - int(scheduled or 0)
 
 
+def first_published() -> datetime | None:
+    """Return when the earliest live article was published, if any (one index look-up)."""
+    return db.session.scalar(sa.select(sa.func.min(Article.published_at)).where(live()))
+
+
 def next_scheduled(now: datetime) -> datetime | None:
     """Return when the next scheduled article becomes visible, if any."""
     return db.session.scalar(

@@ -34,6 +34,13 @@ class Masthead:
     # When any of the above can next change without a write: local midnight or a scheduled
     # article coming due. Cached pages carry it in their key.
     valid_until: datetime
+    # The local day of the earliest article (None: none yet). Archives link no period
+    # before it or after today, so neither readers nor crawlers walk into empty years.
+    first_day: date | None = None
+
+    def has_archive(self, first: date, last: date) -> bool:
+        """Tell whether the days first..last overlap the site's: its first article to today."""
+        return self.first_day is not None and first <= self.today and last >= self.first_day
 
 
 class Environment(FlaskEnvironment):
@@ -259,7 +266,9 @@ def _build_masthead(today: date, tz: ZoneInfo, instant: datetime) -> Masthead:
     if upcoming is not None:
         valid_until = min(valid_until, upcoming)
     line = dates.masthead_line(today, calendar())
-    return Masthead(today, line, strip, articles.total(instant), valid_until)
+    earliest = articles.first_published()
+    first_day = None if earliest is None else dates.local_date(earliest, tz)
+    return Masthead(today, line, strip, articles.total(instant), valid_until, first_day)
 
 
 class Teaser(NamedTuple):

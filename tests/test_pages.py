@@ -264,16 +264,39 @@ def test_year_month_day_archives(make_app, make_article):
         r'href="/archive/2018/06/22/"><span class="day-number">22</span> <span class="count">\(3\)',
         month,
     )
-    assert re.search(
-        r'href="/archive/2018/06/21/"><span class="day-number">21</span> <span class="count">\(0\)',
-        month,
-    )
+    # An empty day is shown, not linked.
+    assert '<span class="day-number">21</span> <span class="count">(0)</span>' in month
+    assert 'href="/archive/2018/06/21/"' not in month
     assert "9 Shawwal 1439" in month  # 23 June 2018 in the grid
 
     day = client.get("/archive/2018/06/22/").get_data(as_text=True)
     assert teasers(day) == ["June 2", "June 1", "June 0"]
     assert "22 June 2018" in day
     assert "No articles on this day" in client.get("/archive/2018/06/23/").get_data(as_text=True)
+
+
+def test_archives_link_no_period_before_the_first_article_or_after_today(make_app, make_article):
+    # Linked without end, the archives led readers and crawlers through years 2 to 9998.
+    app = make_app(TIMEZONE="UTC")
+    with app.app_context():
+        first = utcnow().replace(year=2018, month=6, day=22, hour=12, minute=0, second=0)
+        make_article(title="First", published_at=first)
+        today = utcnow().date()
+    client = app.test_client()
+
+    def nav(url: str) -> list[str]:
+        html = client.get(url).get_data(as_text=True)
+        links = html.split('class="archive-nav"')[1].split("</nav>")[0]
+        return re.findall(r'<a href="(/archive/[^"]+)">', links)
+
+    assert nav("/archive/2018/") == ["/archive/2019/"]
+    assert nav("/archive/2017/") == ["/archive/2018/"]
+    assert nav(f"/archive/{today.year}/") == [f"/archive/{today.year - 1}/"]
+    assert nav(f"/archive/{today.year + 5}/") == []
+    assert nav("/archive/2018/06/") == ["/archive/2018/", "/archive/2018/07/"]  # no May 2018
+    assert nav("/archive/2018/06/22/") == ["/archive/2018/06/", "/archive/2018/06/23/"]
+    assert nav(f"/archive/{today:%Y/%m/%d}/")[-1] == f"/archive/{today:%Y/%m}/"  # no tomorrow
+    assert nav("/archive/2099/01/01/") == ["/archive/2099/01/"]
 
 
 def test_masthead_hooks_strip_and_social_links(make_app, make_article):

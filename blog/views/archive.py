@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from .. import articles, dates
 from ..dates import FIRST_YEAR, LAST_YEAR
 from ..pagecache import cached_page
-from ..site import now, zone
+from ..site import Masthead, masthead, now, zone
 from .listing import page_or_redirect
 
 bp = Blueprint("archive", __name__, url_prefix="/archive")
@@ -27,8 +27,14 @@ def year(year: int) -> str:
     """Show the months of a year with their article counts."""
     _date_or_404(year, 1, 1)
     counts = articles.month_counts(year, zone(), now())
+    shown = masthead()
     return render_template(
-        "archive/year.html", year=year, counts=counts, total=sum(counts.values())
+        "archive/year.html",
+        year=year,
+        counts=counts,
+        total=sum(counts.values()),
+        previous=_year_if_shown(shown, year - 1),
+        following=_year_if_shown(shown, year + 1),
     )
 
 
@@ -46,8 +52,8 @@ def month(year: int, month: int) -> str:
         weeks=weeks,
         counts=counts,
         total=sum(counts.values()),
-        previous=_shift_month(first, -1),
-        following=_shift_month(first, 1),
+        previous=_month_if_shown(masthead(), _shift_month(first, -1)),
+        following=_month_if_shown(masthead(), _shift_month(first, 1)),
     )
 
 
@@ -64,8 +70,8 @@ def day(year: int, month: int, day: int) -> str | Response:
         "archive/day.html",
         day=the_day,
         page=page,
-        previous=_shift_day(the_day, -1),
-        following=_shift_day(the_day, 1),
+        previous=_day_if_shown(masthead(), _shift_day(the_day, -1)),
+        following=_day_if_shown(masthead(), _shift_day(the_day, 1)),
     )
 
 
@@ -81,6 +87,23 @@ def _date_or_404(year: int, month: int, day: int) -> date:
 def _shift_day(day: date, days: int) -> date | None:
     shifted = day + timedelta(days=days)
     return shifted if FIRST_YEAR <= shifted.year <= LAST_YEAR else None
+
+
+def _day_if_shown(shown: Masthead, day: date | None) -> date | None:
+    return day if day is not None and shown.has_archive(day, day) else None
+
+
+def _month_if_shown(shown: Masthead, first: date | None) -> date | None:
+    if first is None:
+        return None
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    return first if shown.has_archive(first, last) else None
+
+
+def _year_if_shown(shown: Masthead, year: int) -> int | None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        return None
+    return year if shown.has_archive(date(year, 1, 1), date(year, 12, 31)) else None
 
 
 def _shift_month(first: date, months: int) -> date | None:
