@@ -16,8 +16,9 @@ from blog.models import Article, HijriMonthStart
 def month_cell(client: FlaskClient, day: int) -> str:
     """Return the Hijri label the July 2016 archive shows under a day."""
     page = client.get("/archive/2016/07/").get_data(as_text=True)
+    # Each day of the month has one number in the grid, linked or not (no articles).
     match = re.search(
-        rf'href="/archive/2016/07/{day:02d}/".*?<span class="hijri-date">([^<]*)</span>',
+        rf'<span class="day-number">{day}</span>.*?<span class="hijri-date">([^<]*)</span>',
         page,
         re.S,
     )
