@@ -6,6 +6,7 @@ them, so a form attribute is never renamed without the spec.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from flask_wtf.form import SUBMIT_METHODS
 from wtforms import (
     BooleanField,
     DateField,
+    Field,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -69,15 +71,22 @@ def _strip(value: Any) -> Any:
 
 def _new_password() -> list[Any]:
     # InputRequired, not DataRequired: spaces alone reach the rule, which says what is wrong.
-    return [InputRequired("Enter a password."), _password_allowed]
+    return [InputRequired("Enter a password."), _by_rule(accounts.check_password)]
 
 
-def _password_allowed(form: FlaskForm, field: PasswordField) -> None:
-    """Refuse a new password by the rule `flask users create` applies too."""
-    try:
-        accounts.check_password(field.data or "")
-    except ValueError as error:
-        raise ValidationError(str(error)) from None
+def _by_rule(check: Callable[[str], None]) -> Callable[[FlaskForm, Field], None]:
+    """Validate a field by a rule of accounts (which raises ValueError saying what to fix).
+
+    The same rules serve `flask users create`, so the form and the CLI refuse alike.
+    """
+
+    def validate(form: FlaskForm, field: Field) -> None:
+        try:
+            check(field.data or "")
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+    return validate
 
 
 def _slug_fits(form: FlaskForm, field: StringField) -> None:
@@ -106,14 +115,6 @@ def _tags_fit(form: FlaskForm, field: StringField) -> None:
             f"Keep each tag to {publishing.MAX_TAG_NAME} characters or fewer: "
             f"“{publishing.shorten(error.name)}” has {len(error.name)}."
         ) from None
-
-
-def _username_allowed(form: FlaskForm, field: StringField) -> None:
-    """Refuse a user name by the rule `flask users create` applies too."""
-    try:
-        accounts.check_username(field.data or "")
-    except ValueError as error:
-        raise ValidationError(str(error)) from None
 
 
 class LoginForm(Form):
@@ -239,7 +240,7 @@ class UserCreateForm(Form):
         "Username",
         validators=[
             DataRequired("Enter a username."),
-            _username_allowed,
+            _by_rule(accounts.check_username),
         ],
         filters=[_strip],
         render_kw={
