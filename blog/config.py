@@ -92,10 +92,13 @@ def _normalise(app: Flask) -> None:
 
 def _whole_number(key: str, value: Any) -> int:
     """Read a setting that must be a whole number: 1.5 or 'abc' is refused, not cut or raised."""
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        return int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
     raise RuntimeError(f"{key} must be a whole number, got {value!r}.")
 
 

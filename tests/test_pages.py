@@ -407,6 +407,7 @@ def test_environment_overrides_instance_config(monkeypatch, tmp_path):
         ("HIJRI_OFFSET_DAYS", "1.5", "HIJRI_OFFSET_DAYS must be a whole number, got 1.5"),
         ("HIJRI_OFFSET_DAYS", "abc", "HIJRI_OFFSET_DAYS must be a whole number, got 'abc'"),
         ("PER_PAGE", "true", "PER_PAGE must be a whole number, got True"),
+        ("PER_PAGE", "+-5", "PER_PAGE must be a whole number, got '+-5'"),
         ("TIMEZONE", "utc", "TIMEZONE: unknown time zone 'utc'"),
         ("TIMEZONE", "Mars/Base", "TIMEZONE: unknown time zone 'Mars/Base'"),
         ("SOCIAL_LINKS", '["x"]', "SOCIAL_LINKS must map names to addresses"),
