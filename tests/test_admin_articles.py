@@ -102,6 +102,18 @@ def create(client: FlaskClient, **fields: Any) -> Article:
     return article
 
 
+def author_in_zone(
+    make_app: Callable[..., Flask], make_user: Callable[..., User], zone: str
+) -> tuple[Flask, FlaskClient]:
+    """An app in a site zone and a client signed in to it as an author."""
+    make_user("amina")
+    app = make_app(TIMEZONE=zone)
+    client = app.test_client()
+    with app.app_context():
+        sign_in(client, "amina")
+    return app, client
+
+
 def count(model: type) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
 
@@ -687,11 +699,8 @@ def test_saving_unchanged_keeps_the_seconds_of_the_publish_time(
 def test_saving_unchanged_keeps_the_second_of_two_repeated_hours(
     make_app: Callable[..., Flask], make_user: Callable[..., User]
 ) -> None:
-    make_user("amina")
-    app = make_app(TIMEZONE="America/New_York")
-    client = app.test_client()
+    app, client = author_in_zone(make_app, make_user, "America/New_York")
     with app.app_context():
-        sign_in(client, "amina")
         article = create(client, published_at="2024-11-03T01:30")
         # 01:30 comes twice that night; the form reads the first (EDT), and an imported
         # article may hold the second (EST, an hour later).
@@ -717,11 +726,8 @@ def test_saving_unchanged_keeps_the_second_of_two_repeated_hours(
 def test_publish_time_is_read_and_shown_in_the_site_zone(
     make_app: Callable[..., Flask], make_user: Callable[..., User]
 ) -> None:
-    make_user("amina")
-    app = make_app(TIMEZONE="Asia/Tokyo")
-    client = app.test_client()
+    app, client = author_in_zone(make_app, make_user, "Asia/Tokyo")
     with app.app_context():
-        sign_in(client, "amina")
         article = create(client, published_at="2024-03-10T09:30")
         assert article.published_at == datetime(2024, 3, 10, 0, 30, tzinfo=UTC)
         html = text(client.get(f"/admin/articles/{article.id}/edit"))
@@ -736,11 +742,8 @@ def test_publish_time_is_read_and_shown_in_the_site_zone(
 def test_the_list_shows_times_in_the_site_zone(
     make_app: Callable[..., Flask], make_user: Callable[..., User]
 ) -> None:
-    make_user("amina")
-    app = make_app(TIMEZONE="America/New_York")
-    client = app.test_client()
+    app, client = author_in_zone(make_app, make_user, "America/New_York")
     with app.app_context():
-        sign_in(client, "amina")
         create(client, published_at="2024-07-01T23:45")
         html = text(client.get("/admin/"))
     assert "1 July 2024 23:45" in html

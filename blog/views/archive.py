@@ -45,6 +45,7 @@ def month(year: int, month: int) -> str:
     first = _date_or_404(year, month, 1)
     last = first.replace(day=calendar.monthrange(year, month)[1])
     counts = articles.day_counts(first, last, zone(), now())
+    shown = masthead()
     weeks = calendar.Calendar(firstweekday=calendar.MONDAY).monthdatescalendar(year, month)
     return render_template(
         "archive/month.html",
@@ -52,8 +53,8 @@ def month(year: int, month: int) -> str:
         weeks=weeks,
         counts=counts,
         total=sum(counts.values()),
-        previous=_month_if_shown(masthead(), _shift_month(first, -1)),
-        following=_month_if_shown(masthead(), _shift_month(first, 1)),
+        previous=_month_if_shown(shown, _shift_month(first, -1)),
+        following=_month_if_shown(shown, _shift_month(first, 1)),
     )
 
 
@@ -66,12 +67,13 @@ def day(year: int, month: int, day: int) -> str | Response:
     page = page_or_redirect("archive.day", start, end, year=year, month=month, day=day)
     if isinstance(page, Response):
         return page
+    shown = masthead()
     return render_template(
         "archive/day.html",
         day=the_day,
         page=page,
-        previous=_day_if_shown(masthead(), _shift_day(the_day, -1)),
-        following=_day_if_shown(masthead(), _shift_day(the_day, 1)),
+        previous=_day_if_shown(shown, _shift_day(the_day, -1)),
+        following=_day_if_shown(shown, _shift_day(the_day, 1)),
     )
 
 
