@@ -259,6 +259,19 @@ def test_account_limit_counts_names_case_insensitively(
     assert codes == [200, 200, 429]
 
 
+def test_account_limit_counts_names_as_the_form_reads_them(
+    make_app: Callable[..., Flask], make_user: Callable[..., User]
+) -> None:
+    make_user("alice")
+    client = make_app(RATELIMIT_ENABLED=True, LOGIN_LIMITS="2 per minute").test_client()
+    # The form drops control characters, so each of these names signs in as "alice": the
+    # limit must count them as hers, not give every variant two guesses of its own.
+    names = ("alice", "al\x01ice", "alice\x7f", "\x1ba\x00lice")
+    codes = [sign_in(client, name, "wrong").status_code for name in names]
+    assert codes == [200, 200, 429, 429]
+    assert sign_in(client, "ali\x02ce").status_code == 429
+
+
 def test_one_address_spraying_many_accounts_is_limited(
     make_app: Callable[..., Flask], make_user: Callable[..., User]
 ) -> None:
