@@ -306,7 +306,13 @@ def _file_hash(filename: str) -> str:
 
 
 def _static_headers(response: Response) -> Response:
-    if request.endpoint == "static" and response.status_code == 200:
+    # GET and HEAD only: Flask answers OPTIONS with 200 for any path under /static/, "../"
+    # included, and hashing the file that names would read anything, /dev/zero too.
+    if (
+        request.endpoint == "static"
+        and request.method in ("GET", "HEAD")
+        and response.status_code == 200
+    ):
         # The URL names the content, so a browser may keep it for a year.
         filename = (request.view_args or {}).get("filename", "")
         if request.args.get("v") == _file_hash(filename):

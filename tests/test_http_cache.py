@@ -75,6 +75,18 @@ def test_static_files_have_hashed_urls_and_long_lifetimes(client):
         assert "immutable" not in stale.headers.get("Cache-Control", "")
 
 
+def test_static_headers_read_only_files_the_static_route_sent(client, monkeypatch):
+    # OPTIONS answers 200 for any /static/<path>, ".." and NUL included: the lifetime
+    # header must not hash the file that path names (instance/config.py, /dev/zero).
+    read = []
+    monkeypatch.setattr(Path, "read_bytes", lambda path: read.append(path) or b"")
+    for name in ("../instance/config.py", "../../../../../../dev/zero", "site.css\0"):
+        response = client.open(f"/static/{name}?v=e3b0c44298fc", method="OPTIONS")
+        assert response.status_code == 200, name
+        assert "immutable" not in response.headers.get("Cache-Control", "")
+    assert read == []
+
+
 def test_signed_in_pages_are_never_stored(app, client, make_user, make_article):
     author = make_user("reader-author")
     draft = make_article(title="Secret draft", status="draft", published_at=None, author=author)
