@@ -114,11 +114,15 @@ ENTRY_FORMAT = 1
 
 def _key(fingerprint: str, version: int, environ: dict[str, Any]) -> str:
     """One page of one site: settings and release, content version, where and how asked."""
+    # Each part on a line of its own. Run together, a Host header ending in a path (or a
+    # script root) that another page's address continued made the key of that page: a
+    # front page asked for with "Host: site/archive/2026" was kept as /archive/2026/.
+    # The path goes last: only it can hold a newline (%0A), headers and the query cannot.
     return (
-        f"page{ENTRY_FORMAT}:{fingerprint}:{version}:"
-        f"{environ.get('wsgi.url_scheme')}://{environ.get('HTTP_HOST')}"
-        f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}"
-        f"?{environ.get('QUERY_STRING', '')}"
+        f"page{ENTRY_FORMAT}:{fingerprint}:{version}\n"
+        f"{environ.get('wsgi.url_scheme')}\n{environ.get('HTTP_HOST')}\n"
+        f"{environ.get('SCRIPT_NAME', '')}\n{environ.get('QUERY_STRING', '')}\n"
+        f"{environ.get('PATH_INFO', '')}"
     )
 
 

@@ -146,6 +146,18 @@ def test_a_reader_with_an_unrelated_cookie_is_served_from_the_cache(app, client,
     assert cached.headers["Cache-Control"] == rendered.headers["Cache-Control"]
 
 
+@pytest.mark.parametrize("part", ["HTTP_HOST", "SCRIPT_NAME"])
+def test_a_page_is_kept_under_its_own_address_only(client, make_article, part):
+    article = make_article()
+    year = f"{dates.local_date(article.published_at, dates.site_zone('UTC')):%Y}"
+    # The front page asked for with the year archive's path at the end of the Host header
+    # (or of the script root): joined as one string, its key was the archive's.
+    ends_in_archive = {"HTTP_HOST": f"localhost/archive/{year}", "SCRIPT_NAME": f"/archive/{year}"}
+    assert client.get("/", environ_overrides={part: ends_in_archive[part]}).status_code == 200
+    archive = client.get(f"/archive/{year}/").get_data(as_text=True)
+    assert f"<h1>{year}</h1>" in archive
+
+
 def test_a_head_request_does_not_empty_the_cached_page(client, make_article):
     make_article(title="Whole page")
     head = client.head("/")
