@@ -154,7 +154,9 @@ def _register_hooks(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = app.config["PROXY_FIX"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        # Not X-Forwarded-Host: nginx passes the Host it checked and caches pages by it, but
+        # lets a client's X-Forwarded-Host through, which would then name the site in links.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _register_cli(app: Flask) -> None:

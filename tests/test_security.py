@@ -147,6 +147,21 @@ def test_session_cookie_is_secure_when_configured(
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def test_behind_a_proxy_the_address_and_scheme_are_read_but_not_the_host(
+    make_app: Callable[..., Flask], make_article: ArticleFactory
+) -> None:
+    # nginx passes its checked Host on and keys its cache by it, but lets a client's own
+    # X-Forwarded-Host through: trusted, it put the client's host into canonical links
+    # that nginx then kept (and revalidated by ETag) for every reader of the page.
+    article = make_article()
+    client = make_app(PROXY_FIX=1).test_client()
+    forwarded = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
+    page = client.get(f"/article/{article.id}/{article.slug}", headers=forwarded)
+    canonical = f'<link rel="canonical" href="https://localhost/article/{article.id}/'
+    assert canonical in page.get_data(as_text=True)
+    assert "evil.example" not in page.get_data(as_text=True)
+
+
 def test_error_pages_read_well(make_app: Callable[..., Flask], make_user: UserFactory) -> None:
     client = make_app(RATELIMIT_ENABLED=True, LOGIN_LIMITS="1 per minute").test_client()
     sign_in(client, "alice", "wrong")
