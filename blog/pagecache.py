@@ -28,6 +28,7 @@ from typing import Any
 from flask import Flask, Response, current_app, make_response, request, session, url_for
 from flask_login import current_user
 from werkzeug.http import parse_etags
+from werkzeug.security import safe_join
 
 from . import counts, dates, engines, site
 from .extensions import cache
@@ -301,11 +302,13 @@ def _hash_static_urls(endpoint: str, values: dict[str, Any]) -> None:
 def _file_hash(filename: str) -> str:
     hashes: dict[str, str] = current_app.extensions.setdefault("blog.static_hashes", {})
     if filename not in hashes or current_app.debug:
-        path = Path(current_app.static_folder or "") / filename
+        # Only files inside the static folder have a hash: the name may come from a request.
+        path = safe_join(current_app.static_folder or "", filename)
         try:
-            hashes[filename] = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-        except OSError:
-            hashes[filename] = "0"
+            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12] if path else "0"
+        except (OSError, ValueError):  # ValueError: a NUL in the name
+            digest = "0"
+        hashes[filename] = digest
     return hashes[filename]
 
 
