@@ -155,6 +155,19 @@ def test_new_form_has_the_contract_field_names(
     assert re.search(r'<option[^>]*value="published"', html)
 
 
+def test_text_fields_and_the_desk_follow_the_direction_of_what_is_typed(
+    client: FlaskClient, author: User
+) -> None:
+    # In a left-to-right box an Arabic title shows its final "!" and its number on the
+    # wrong side; the reader's pages already set dir="auto" on the same text.
+    create(client, title="عيد مبارك 2026!", summary="ملخص قصير (تجربة).", tags="عيد")
+    html = text(client.get("/admin/articles/new"))
+    for name in ("title", "summary", "body", "tags"):
+        assert re.search(rf'<(?:input|textarea)[^>]*\bdir="auto"[^>]*\bname="{name}"', html), name
+    desk = text(client.get("/admin/"))
+    assert re.search(r'<h2 dir="auto"><a href="/admin/articles/\d+/edit">عيد مبارك 2026!</a>', desk)
+
+
 def test_publish_a_new_article(app: Flask, client: FlaskClient, author: User) -> None:
     before = dates.utcnow()
     article = create(client, title="Hello world", body="First *words*.", tags="News, politics")
