@@ -415,3 +415,24 @@ def test_scheduled_article_is_invisible_to_visitors(
             expect(teaser(page, title)).to_have_count(0)
     finally:
         author.context.close()
+
+
+def test_a_long_unbroken_title_does_not_widen_the_desk_on_a_phone(
+    server: GunicornServer, browser: Browser
+) -> None:
+    """The desk lists an article titled with one long word within a phone's width."""
+    title = "Haber" + "x" * 150
+    author = sign_in(browser, server, "ayse")
+    try:
+        author.set_viewport_size({"width": 390, "height": 844})
+        author.goto(server.url + "/admin/articles/new")
+        fill_article(author, title=title, body="Uzun bir başlık.", status="draft")
+        article_id = save(author, server)
+        expect(author.locator('input[name="title"]')).to_have_value(title)
+        author.goto(server.url + "/admin/")
+        link = author.locator(f'li.desk-item a[href="/admin/articles/{article_id}/edit"]').first
+        expect(link).to_have_text(title)
+        scroll_width = author.evaluate("document.documentElement.scrollWidth")
+        assert scroll_width <= author.evaluate("window.innerWidth"), "the desk scrolls sideways"
+    finally:
+        author.context.close()
