@@ -290,6 +290,23 @@ def test_validation_errors_keep_everything_typed(
     assert count(Article) == 0
 
 
+def test_refused_form_says_so_in_the_title_and_links_each_error_to_its_field(
+    client: FlaskClient, author: User
+) -> None:
+    fresh = text(client.get("/admin/articles/new"))
+    assert "<title>New article &ndash; " in fresh
+    response = client.post("/admin/articles/new", data=form(title="", body=""))
+    assert response.status_code == 422
+    html = text(response)
+    # The title is what a screen reader says first of a page that otherwise looks the same.
+    assert "<title>Error: New article &ndash; " in html
+    summary = re.search(r'<div class="form-errors" role="alert">.*?</div>', html, re.S)
+    assert summary, html[:2000]
+    assert '<a href="#title">Title: Give the article a title.</a>' in summary.group(0)
+    assert '<a href="#body">Body: Write the article body.</a>' in summary.group(0)
+    assert 'id="title"' in html and 'id="body"' in html
+
+
 def test_a_file_sent_as_a_field_is_refused_like_an_empty_field(
     client: FlaskClient, author: User
 ) -> None:

@@ -106,6 +106,7 @@ def test_failures_do_not_reveal_whether_the_user_exists(
     for response in (wrong_password, no_such_user):
         html = response.get_data(as_text=True)
         assert WRONG_CREDENTIALS in html
+        assert "<title>Error: Sign in &ndash; " in html
         assert "not the password" not in html  # the password is never echoed back
     assert not is_signed_in(client)
 
@@ -116,6 +117,8 @@ def test_empty_fields_get_field_messages(client: FlaskClient) -> None:
     html = response.get_data(as_text=True)
     assert "Enter your username." in html
     assert "Enter your password." in html
+    assert "<title>Error: Sign in &ndash; " in html
+    assert '<a href="#username">Username: Enter your username.</a>' in html
 
 
 def test_a_file_or_json_in_place_of_fields_is_answered_as_empty_fields(
