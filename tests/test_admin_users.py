@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -162,3 +164,18 @@ def test_role_change_message_reads_well(app: Flask, make_user: UserFactory) -> N
         page = client.post(f"/admin/users/{amina.id}", data=data, follow_redirects=True)
         assert f"“amina” is now an {role} (active)." in page.get_data(as_text=True), role
         assert user_named("amina").role == role  # type: ignore[union-attr]
+
+
+def test_a_users_page_has_no_duplicate_ids(
+    make_app: Callable[..., Flask], make_user: UserFactory
+) -> None:
+    # Two forms on one page: each rendered its CSRF field and button as id="csrf_token"
+    # and id="submit".
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        client = admin_client(app, make_user)
+        other = make_user("zeynep")
+        html = client.get(f"/admin/users/{other.id}").get_data(as_text=True)
+    ids = re.findall(r'\sid="([^"]*)"', html)
+    assert 'name="csrf_token"' in html
+    assert [name for name, n in Counter(ids).items() if n > 1] == []
