@@ -118,6 +118,20 @@ class _DropSubtrees(html5lib_shim.Filter):
             yield token
 
 
+class _TitleKeepsTheH1(html5lib_shim.Filter):
+    """Turn the body's h1 into h2: the page's one h1 is the article's title.
+
+    Authors write "# Heading" for a section; a second h1 on the page told screen reader
+    users, who move by headings, that a new page-level topic began.
+    """
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for token in super().__iter__():
+            if token["type"] in {"StartTag", "EndTag"} and token["name"] == "h1":
+                token["name"] = "h2"
+            yield token
+
+
 class _LinkPolicy(html5lib_shim.Filter):
     """Mark external links rel="noopener nofollow" and drop images left without a source."""
 
@@ -140,7 +154,7 @@ _CLEANER = bleach.Cleaner(
     protocols=ALLOWED_PROTOCOLS,
     strip=True,
     strip_comments=True,
-    filters=[_DropSubtrees, _LinkPolicy],
+    filters=[_DropSubtrees, _TitleKeepsTheH1, _LinkPolicy],
 )
 
 

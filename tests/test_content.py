@@ -150,7 +150,7 @@ def test_markdown_basics_survive() -> None:
         "- one\n- two\n\n1. first\n2. second\n\n> quoted\n\n---\n"
     )
     for fragment in [
-        "<h1>Title</h1>",
+        "<h2>Title</h2>",
         "<h2>Sub</h2>",
         "<em>em</em>",
         "<strong>strong</strong>",
@@ -161,6 +161,12 @@ def test_markdown_basics_survive() -> None:
         "<hr>",
     ]:
         assert fragment in html
+
+
+def test_the_body_never_holds_an_h1_the_title_is_the_pages_one() -> None:
+    assert render_markdown("# Section\n\ntext") == "<h2>Section</h2>\n<p>text</p>\n"
+    assert clean_html('<h1 dir="rtl" lang="ar">عنوان</h1>') == '<h2 dir="rtl" lang="ar">عنوان</h2>'
+    assert clean_html("<h3>Deeper</h3>") == "<h3>Deeper</h3>"
 
 
 def test_code_blocks_are_escaped() -> None:
