@@ -216,3 +216,25 @@ def test_home_page_fits_the_screen(
         assert shot_width == width and shot_height >= height
     finally:
         page.context.close()
+
+
+def test_the_home_pages_hidden_heading_stays_one_line(
+    site: tuple[GunicornServer, Counter], browser: Browser
+) -> None:
+    """The visually hidden h1 is not wrapped word by word into its 1px box.
+
+    Wrapped so, some screen readers (VoiceOver) read its words run together.
+    """
+    server, _ = site
+    page = open_page(browser, 390, 844)
+    try:
+        page.goto(server.url + "/")
+        heading = page.locator("main h1.visually-hidden")
+        expect(heading).to_have_text("Latest articles")
+        lines = heading.evaluate(
+            "h => { const r = document.createRange(); r.selectNodeContents(h);"
+            " return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; }"
+        )
+        assert lines == 1
+    finally:
+        page.context.close()
