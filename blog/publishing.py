@@ -47,19 +47,37 @@ def unique_slug(
 ) -> str:
     """Make a slug from text that no other article uses."""
     base = content.slugify(text, max_length=max_length)
-    candidate, n = base, 1
-    while True:
-        stmt = sa.select(Article.id).where(Article.slug == candidate)
+
+    def candidate(n: int) -> str:
+        if n == 1:
+            return base
+        suffix = f"-{n}"
+        return base[: MAX_SLUG - len(suffix)].rstrip("-") + suffix
+
+    def taken(n: int) -> bool:
+        stmt = sa.select(Article.id).where(Article.slug == candidate(n))
         if article_id is not None:
             stmt = stmt.where(Article.id != article_id)
         # The article being written may be half-built: do not flush it to ask this.
         with db.session.no_autoflush:
-            taken = db.session.scalar(stmt.limit(1)) is not None
-        if not taken:
-            return candidate
-        n += 1
-        suffix = f"-{n}"
-        candidate = base[: MAX_SLUG - len(suffix)].rstrip("-") + suffix
+            return db.session.scalar(stmt.limit(1)) is not None
+
+    if not taken(1):
+        return base
+    # A title a site repeats ("Prayer times", every day for years) has thousands of taken
+    # suffixes: trying them one by one cost a query each, 0.3 s a save at 1,400. Double
+    # until a free one, then halve the gap: a free suffix just past a taken one, in
+    # O(log n) look-ups (the lowest free one when no article between was deleted).
+    low, high = 1, 2
+    while taken(high):
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        if taken(middle):
+            low = middle
+        else:
+            high = middle
+    return candidate(high)
 
 
 def set_body(article: Article, *, markdown: str | None = None, html: str | None = None) -> None:

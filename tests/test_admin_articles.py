@@ -587,6 +587,31 @@ def test_slug_rules(client: FlaskClient, author: User) -> None:
     assert article.slug == "a-new-title"
 
 
+def test_a_repeated_title_finds_its_free_slug_in_a_few_queries(app: Flask, make_article) -> None:
+    # A title a site repeats daily ("Prayer times") has thousands of taken suffixes; asking
+    # for each in turn made a save cost a query per earlier article of that title.
+    for n in range(1, 201):
+        make_article(title="Prayer times", slug="prayer-times" if n == 1 else f"prayer-times-{n}")
+    make_article(title="Gap", slug="gap")
+    make_article(title="Gap", slug="gap-3")
+    queries: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        queries.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert publishing.unique_slug("Prayer times") == "prayer-times-201"
+        assert len(queries) <= 20, len(queries)
+        # A free slug below a taken one is used.
+        assert publishing.unique_slug("Gap") == "gap-2"
+        # The article's own slug is not taken by itself.
+        own = db.session.scalar(sa.select(Article.id).where(Article.slug == "prayer-times-200"))
+        assert publishing.unique_slug("Prayer times", own) == "prayer-times-200"
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+
+
 def test_summary_is_made_from_the_body_unless_given(client: FlaskClient, author: User) -> None:
     made = create(client, body="**Bold** start of a long body. " * 20)
     assert made.summary.startswith("Bold start of a long body.")
