@@ -114,6 +114,7 @@ def live_days(instants: Iterable[datetime | None], tz: ZoneInfo) -> Counter[date
 
 def rebuild(session: Session, tz: ZoneInfo) -> int:
     """Recount every live article by local day in zone tz; return the number of days."""
+    _hold_counts(session)
     stmt = sa.select(Article.published_at).where(
         Article.status == "published", Article.deleted_at.is_(None)
     )
@@ -131,12 +132,38 @@ def rebuild(session: Session, tz: ZoneInfo) -> int:
 
 def ensure_zone(session: Session, tz: ZoneInfo) -> bool:
     """Rebuild the counts if they were made for another zone; return True if rebuilt."""
-    state = session.get(SiteState, COUNTS_ZONE)
-    if state is not None and state.text == tz.key:
+    if _counts_zone(session) == tz.key:
+        return False
+    # Every worker's first request after TIMEZONE changed gets here at once. Unheld, two
+    # rebuilds on PostgreSQL both wrote their counts (the second added to the first's: a
+    # doubled total), and a save landing during a rebuild's read was lost from the counts.
+    _hold_counts(session)
+    if _counts_zone(session) == tz.key:  # another process rebuilt them while we waited
+        session.commit()
         return False
     rebuild(session, tz)
     session.commit()
     return True
+
+
+def _counts_zone(session: Session) -> str | None:
+    state = session.get(SiteState, COUNTS_ZONE, populate_existing=True)
+    return None if state is None else state.text
+
+
+def _hold_counts(session: Session) -> None:
+    """Keep every other writer of day_counts waiting until this transaction ends.
+
+    What this transaction reads afterwards is what was committed before: no save can land
+    between a recount's read of the articles and its writing of the counts.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        # site_state too: a writer that bumped the version and then waited for day_counts
+        # would deadlock with a rebuild that waits to bump it. Readers are not held.
+        session.execute(sa.text("LOCK TABLE day_counts, site_state IN EXCLUSIVE MODE"))
+    else:
+        # SQLite: any write statement takes the database's one write lock.
+        session.execute(sa.delete(DayCount).where(sa.false()))
 
 
 def _contribution(article: Article, history: bool) -> date | None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from blog import articles, counts, dates
 from blog.extensions import db
@@ -88,3 +92,43 @@ def test_scheduled_articles_are_not_counted_until_due(app, make_article):
     assert articles.day_counts(today, today, zone(), now)[today] in (0, 1)
     assert articles.total(now) == 1
     assert articles.total(now + timedelta(minutes=6)) == 2
+
+
+def test_workers_switching_zone_at_once_rebuild_the_counts_once(app, make_article):
+    # After a restart with a new TIMEZONE every worker's first request calls ensure_zone.
+    now = dates.utcnow()
+    for days in (1, 2, 2, 40):
+        make_article(published_at=now - timedelta(days=days, hours=5))
+    counts.ensure_zone(db.session, ZoneInfo("UTC"))
+    tokyo = ZoneInfo("Asia/Tokyo")
+    first_rebuilt, second_started = threading.Event(), threading.Event()
+    results: dict[str, bool] = {}
+    engine = db.engine
+
+    class SlowToCommit(Session):
+        """The first worker: its rebuild is written but not yet committed when the other asks."""
+
+        def commit(self) -> None:
+            first_rebuilt.set()
+            second_started.wait(5)
+            time.sleep(0.5)
+            super().commit()
+
+    def worker(name: str, session_class: type[Session]) -> None:
+        with session_class(engine) as session:
+            results[name] = counts.ensure_zone(session, tokyo)
+
+    first = threading.Thread(target=worker, args=("first", SlowToCommit))
+    first.start()
+    assert first_rebuilt.wait(5)
+    second = threading.Thread(target=worker, args=("second", Session))
+    second.start()
+    second_started.set()
+    first.join(10)
+    second.join(10)
+    assert results == {"first": True, "second": False}
+    db.session.expire_all()
+    with app.test_request_context():
+        app.config["TIMEZONE"] = "Asia/Tokyo"
+        assert stored() == recounted()
+        assert sum(stored().values()) == 4
