@@ -80,14 +80,25 @@ def unique_slug(
     return candidate(high)
 
 
-def set_body(article: Article, *, markdown: str | None = None, html: str | None = None) -> None:
-    """Store the author's source and the cleaned HTML readers will get."""
+def render_body(*, markdown: str | None = None, html: str | None = None) -> tuple[str, str]:
+    """Return the source to store and the cleaned HTML readers will get (Markdown wins)."""
     if markdown is not None:
-        article.body_markdown = markdown
-        article.body_html = content.render_markdown(markdown)
-    elif html is not None:
-        article.body_markdown = ""
-        article.body_html = content.clean_html(html)
+        return markdown, content.render_markdown(markdown)
+    return "", content.clean_html(html or "")
+
+
+def set_body(
+    article: Article,
+    *,
+    markdown: str | None = None,
+    html: str | None = None,
+    rendered: tuple[str, str] | None = None,
+) -> None:
+    """Store the author's source and the cleaned HTML (or both as render_body made them)."""
+    if rendered is None and (markdown is not None or html is not None):
+        rendered = render_body(markdown=markdown, html=html)
+    if rendered is not None:
+        article.body_markdown, article.body_html = rendered
     if not article.summary:
         article.summary = content.excerpt(article.body_html)
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from blog import counts, transfer
+from blog import content, counts, transfer
 from blog.dates import local_date, utcnow
 from blog.extensions import db
 from blog.models import Article, DayCount, Tag, User, article_tags
@@ -281,6 +281,44 @@ def test_import_commits_in_batches_and_counts_stay_exact(
     result = import_text(runner, jsonl(*records))
     assert result.exit_code == 1 and "129 created, 0 updated, 1 skipped" in result.stdout
     assert result.stderr.startswith("line 78: missing title")
+    assert_day_counts_exact(ZONE)
+
+
+def test_import_renders_bodies_before_its_transaction_writes(
+    runner: FlaskCliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rendering is most of an import's time: done while a batch's writes were uncommitted,
+    # it held saves on the site waiting for the write lock for seconds (on SQLite, past the
+    # busy timeout: "database is locked").
+    monkeypatch.setattr(transfer, "BATCH_SIZE", 3)
+    written = {"open": False}
+    rendered_while_open: list[str] = []
+    real_render = content.render_markdown
+
+    def render(markdown: str) -> Any:
+        if written["open"]:
+            rendered_while_open.append(markdown)
+        return real_render(markdown)
+
+    def flushed(session: Any, context: Any) -> None:
+        written["open"] = True
+
+    def ended(session: Any, *args: Any) -> None:
+        written["open"] = False
+
+    monkeypatch.setattr(content, "render_markdown", render)
+    events = (("after_flush", flushed), ("after_commit", ended), ("after_rollback", ended))
+    for name, listener in events:
+        sa.event.listen(db.session, name, listener)
+    try:
+        records = [line(n, external_id=f"r-{n}", title=f"Rendered {n}") for n in range(1, 8)]
+        result = import_text(runner, jsonl(*records))
+    finally:
+        for name, listener in events:
+            sa.event.remove(db.session, name, listener)
+    assert result.exit_code == 0 and "7 created" in result.stdout
+    assert rendered_while_open == []
+    assert "<strong>7</strong>" in article("r-7").body_html
     assert_day_counts_exact(ZONE)
 
 
