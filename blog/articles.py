@@ -23,7 +23,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from . import counts, engines
 from .dates import day_bounds, local_date, local_today
 from .extensions import db
-from .models import MAX_ID, Article, DayCount, Tag, User, article_tags
+from .models import MAX_ID, Article, DayCount, Tag, User, article_tags, live
 
 # seconds.id, or seconds.microseconds.id when the instant has a fraction of a second.
 _TOKEN = re.compile(r"(-?\d{1,12})(?:\.(\d{6}))?\.(\d{1,18})")
@@ -92,15 +92,6 @@ TEASER = (
     Article.published_at,
     User.username.label("author_name"),
 )
-
-
-def live() -> sa.ColumnElement[bool]:
-    """Published and not in the trash, written as ix_articles_visible's predicate.
-
-    A literal, not a bound parameter: a prepared statement's generic plan (psycopg prepares
-    after a few runs) may use a partial index only when the query shows its predicate.
-    """
-    return sa.and_(Article.status == sa.literal_column("'published'"), Article.deleted_at.is_(None))
 
 
 def _teasers(newest_first: bool) -> sa.Select[Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -132,3 +132,49 @@ def test_workers_switching_zone_at_once_rebuild_the_counts_once(app, make_articl
         app.config["TIMEZONE"] = "Asia/Tokyo"
         assert stored() == recounted()
         assert sum(stored().values()) == 4
+
+
+# Zones where a local day is not 24 hours or not there at all: Apia and Kiritimati skipped a
+# day, Santiago's clocks skip midnight, Lord Howe moves by half an hour; Kathmandu is +05:45.
+ODD_ZONES = {
+    "Pacific/Apia": [date(2011, 12, 29), date(2011, 12, 31)],
+    "Pacific/Kiritimati": [date(1994, 12, 30), date(1995, 1, 1)],
+    "America/Santiago": [date(2022, 9, 10), date(2022, 9, 11), date(2023, 4, 1)],
+    "Australia/Lord_Howe": [date(2023, 4, 1), date(2023, 4, 2), date(2023, 10, 1)],
+    "Asia/Kathmandu": [date(2024, 2, 29)],
+    "Pacific/Pago_Pago": [date(2024, 12, 31)],
+}
+
+
+def test_rebuilt_counts_are_the_one_by_one_counts_in_every_kind_of_zone(app, make_article):
+    # The rebuild counts a day at a time between the day archive's bounds; the reference
+    # converts every instant. Articles sit at 00:10 and 23:50 local on odd days of odd
+    # zones, at the ends of the publish range and, stored before it was checked, beyond.
+    instants = {dates.PUBLISH_FROM, dates.PUBLISH_UNTIL - timedelta(microseconds=1)}
+    for name, days in ODD_ZONES.items():
+        tz = ZoneInfo(name)
+        for day in days:
+            for hour, minute in ((0, 10), (23, 50)):
+                wall = datetime(day.year, day.month, day.day, hour, minute)
+                instants.add(dates.local_to_utc(wall, tz))
+    for instant in sorted(instants):
+        make_article(published_at=instant)
+    make_article(published_at=datetime(1, 1, 1, tzinfo=UTC))
+    make_article(published_at=datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
+    make_article(status="draft", published_at=dates.PUBLISH_FROM)
+    make_article(published_at=dates.PUBLISH_FROM, deleted_at=dates.utcnow())
+    live = list(
+        db.session.scalars(
+            sa.select(Article.published_at).where(
+                Article.status == "published", Article.deleted_at.is_(None)
+            )
+        )
+    )
+    assert len(live) == len(instants) + 2
+    for name in [*ODD_ZONES, "UTC", "Asia/Riyadh"]:
+        tz = ZoneInfo(name)
+        by_day = counts.days_by_index(db.session, tz)
+        assert +by_day == counts.live_days(live, tz), name
+        counts.rebuild(db.session, tz)
+        db.session.commit()
+        assert stored() == dict(counts.live_days(live, tz)), name
