@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -112,6 +112,11 @@ def live_days(instants: Iterable[datetime | None], tz: ZoneInfo) -> Counter[date
     return Counter(local_date(instant, tz) for instant in instants if instant is not None)
 
 
+# Longer than any local day whose date runs on without coming back (26 h: a double
+# summer time's end); a longer one holds some of another date's instants.
+LONGEST_DAY = timedelta(hours=26)
+
+
 def days_by_index(session: Session, tz: ZoneInfo) -> Counter[date]:
     """Count live articles by local day in tz, as live_days would, a day at a time.
 
@@ -119,7 +124,8 @@ def days_by_index(session: Session, tz: ZoneInfo) -> Counter[date]:
     the day archive's own bounds, and the first instant after it. A million articles over
     ten years are 3,650 statements, not a million rows made into datetimes and converted.
     Instants outside the publish range (rows stored before it was checked) are few and are
-    counted one by one, as their local day may lie outside the calendar.
+    counted one by one, as their local day may lie outside the calendar; so is every instant
+    in a zone where a local date once came back after the next had begun.
     """
     instant = Article.published_at
     found: Counter[date] = Counter()
@@ -136,8 +142,11 @@ def days_by_index(session: Session, tz: ZoneInfo) -> Counter[date]:
     while following is not None:
         day = local_date(following, tz)
         bounds = day_bounds(day, tz)
-        if not bounds[0] <= following < bounds[1]:  # never: else the walk would not move on
-            raise RuntimeError(f"{following} lies outside the bounds of its local day {day}")
+        if not bounds[0] <= following < bounds[1] or bounds[1] - bounds[0] > LONGEST_DAY:
+            # A local date that came twice (Alaska turned its clocks back a whole day in
+            # 1867): no one range of instants is that day, so count every instant instead.
+            every = sa.select(instant).where(live()).execution_options(yield_per=10_000)
+            return live_days(session.scalars(every), tz)
         bounds = max(bounds[0], PUBLISH_FROM), min(bounds[1], PUBLISH_UNTIL)
         n, following = session.execute(step, {"start": bounds[0], "end": bounds[1]}).one()
         found[day] += n
@@ -187,9 +196,10 @@ def _hold_counts(session: Session) -> None:
     between a recount's read of the articles and its writing of the counts.
     """
     if session.get_bind().dialect.name == "postgresql":
-        # site_state too: a writer that bumped the version and then waited for day_counts
-        # would deadlock with a rebuild that waits to bump it. Readers are not held.
-        session.execute(sa.text("LOCK TABLE day_counts, site_state IN EXCLUSIVE MODE"))
+        # site_state first, in the order every writer takes them (the version, then the
+        # counts): a writer holding the version while it waits for day_counts would
+        # otherwise deadlock with a rebuild holding day_counts. Readers are not held.
+        session.execute(sa.text("LOCK TABLE site_state, day_counts IN EXCLUSIVE MODE"))
     else:
         # SQLite: any write statement takes the database's one write lock.
         session.execute(sa.delete(DayCount).where(sa.false()))
@@ -243,12 +253,14 @@ def _before_flush(session: Session, flush_context: object, instances: object) ->
             if (day := _contribution(obj, history=True)) is not None:
                 deltas[day] -= 1
         touched = touched or isinstance(obj, SHOWN)
-    if deltas:
-        add_days(session, deltas)
     # One bump per transaction is enough: nobody sees the new version before the commit.
+    # The version first: every writer takes site_state before day_counts, as a rebuild
+    # does (_hold_counts), so a writer and a rebuild never hold one each.
     if touched and not session.info.get(_BUMPED):
         bump_version(session)
         session.info[_BUMPED] = True
+    if deltas:
+        add_days(session, deltas)
 
 
 def _transaction_over(session: Session, *transaction: object) -> None:

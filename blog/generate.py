@@ -100,8 +100,8 @@ def generate(count: int, *, tz: ZoneInfo, seed: int | None = None, years: int = 
                 if appending:
                     _avoid_taken_slugs(session, rows)
                 writer.insert(rows, links)
+                counts.bump_version(session)  # the version before the counts: see _hold_counts
                 counts.add_days(session, days)
-                counts.bump_version(session)
                 session.commit()
                 done += len(rows)
                 published += days.total()

@@ -5,15 +5,18 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from blog import articles, counts, dates
+from blog import articles, counts, dates, publishing
 from blog.extensions import db
-from blog.models import Article, DayCount
+from blog.models import Article, DayCount, User
 from blog.site import zone
+
+from conftest import POSTGRESQL_ONLY
 
 
 def stored() -> dict:
@@ -101,18 +104,25 @@ def test_workers_switching_zone_at_once_rebuild_the_counts_once(app, make_articl
         make_article(published_at=now - timedelta(days=days, hours=5))
     counts.ensure_zone(db.session, ZoneInfo("UTC"))
     tokyo = ZoneInfo("Asia/Tokyo")
-    first_rebuilt, second_started = threading.Event(), threading.Event()
+    first_rebuilt, second_read = threading.Event(), threading.Event()
     results: dict[str, bool] = {}
     engine = db.engine
 
     class SlowToCommit(Session):
-        """The first worker: its rebuild is written but not yet committed when the other asks."""
+        """The first worker: it commits its rebuild only once the other has read the zone."""
 
         def commit(self) -> None:
             first_rebuilt.set()
-            second_started.wait(5)
-            time.sleep(0.5)
+            assert second_read.wait(5)
             super().commit()
+
+    class ReadsTheZone(Session):
+        """The second worker: it has read the old zone before the first commits."""
+
+        def get(self, *args: Any, **kwargs: Any) -> Any:
+            found = super().get(*args, **kwargs)
+            second_read.set()
+            return found
 
     def worker(name: str, session_class: type[Session]) -> None:
         with session_class(engine) as session:
@@ -121,9 +131,8 @@ def test_workers_switching_zone_at_once_rebuild_the_counts_once(app, make_articl
     first = threading.Thread(target=worker, args=("first", SlowToCommit))
     first.start()
     assert first_rebuilt.wait(5)
-    second = threading.Thread(target=worker, args=("second", Session))
+    second = threading.Thread(target=worker, args=("second", ReadsTheZone))
     second.start()
-    second_started.set()
     first.join(10)
     second.join(10)
     assert results == {"first": True, "second": False}
@@ -143,6 +152,8 @@ ODD_ZONES = {
     "Australia/Lord_Howe": [date(2023, 4, 1), date(2023, 4, 2), date(2023, 10, 1)],
     "Asia/Kathmandu": [date(2024, 2, 29)],
     "Pacific/Pago_Pago": [date(2024, 12, 31)],
+    # Clocks went back a whole day on 19 October 1867: the 18th came again after the 19th.
+    "America/Anchorage": [date(1867, 10, 18), date(1867, 10, 19), date(1867, 10, 20)],
 }
 
 
@@ -157,6 +168,8 @@ def test_rebuilt_counts_are_the_one_by_one_counts_in_every_kind_of_zone(app, mak
             for hour, minute in ((0, 10), (23, 50)):
                 wall = datetime(day.year, day.month, day.day, hour, minute)
                 instants.add(dates.local_to_utc(wall, tz))
+    start = datetime(1867, 10, 18, tzinfo=UTC)
+    instants.update(start + timedelta(hours=3 * n) for n in range(16))  # both 18ths in Alaska
     for instant in sorted(instants):
         make_article(published_at=instant)
     make_article(published_at=datetime(1, 1, 1, tzinfo=UTC))
@@ -178,3 +191,64 @@ def test_rebuilt_counts_are_the_one_by_one_counts_in_every_kind_of_zone(app, mak
         counts.rebuild(db.session, tz)
         db.session.commit()
         assert stored() == dict(counts.live_days(live, tz)), name
+
+
+@POSTGRESQL_ONLY
+def test_a_rebuild_and_a_writer_that_bumped_the_version_first_both_finish(app, make_user):
+    # A writer's first flush may touch site_state alone (a new user bumps the version) and
+    # its next one day_counts. A rebuild that locked day_counts and then waited for
+    # site_state deadlocked with it: PostgreSQL aborted one of the two.
+    author = make_user("reporter")
+    counts.ensure_zone(db.session, ZoneInfo("UTC"))
+    done: dict[str, object] = {}
+
+    def rebuild() -> None:
+        with Session(db.engine) as session:
+            try:
+                counts.rebuild(session, ZoneInfo("Asia/Tokyo"))
+                session.commit()
+                done["rebuild"] = "committed"
+            except sa.exc.DBAPIError as error:
+                done["rebuild"] = error
+
+    writer = db.session.session_factory()
+    try:
+        writer.add(User(username="newcomer", role="author", password_hash="-"))
+        writer.flush()  # the version is bumped: this transaction holds site_state
+        thread = threading.Thread(target=rebuild)
+        thread.start()
+        assert _a_backend_waits_for_a_lock(), "the rebuild never waited for the writer"
+        article = Article(
+            author_id=author.id,
+            title="Written during a rebuild",
+            slug="written-during-a-rebuild",
+            status="published",
+            published_at=dates.utcnow() - timedelta(hours=1),
+        )
+        publishing.set_body(article, markdown="Body.")
+        writer.add(article)
+        writer.commit()
+    finally:
+        writer.close()
+    thread.join(10)
+    assert done == {"rebuild": "committed"}
+    db.session.expire_all()
+    with app.test_request_context():
+        app.config["TIMEZONE"] = "Asia/Tokyo"
+        assert stored() == recounted() and sum(stored().values()) == 1
+
+
+def _a_backend_waits_for_a_lock(seconds: float = 10) -> bool:
+    """Watch pg_stat_activity until another connection waits for a lock (or time is up)."""
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + seconds
+    with db.engine.connect() as connection:
+        while time.monotonic() < deadline:
+            if connection.execute(query).scalar():
+                return True
+            connection.rollback()
+            time.sleep(0.01)  # a poll of what the server reports, not a wait for an outcome
+    return False
