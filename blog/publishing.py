@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable
 
@@ -62,6 +63,13 @@ def unique_slug(
         with db.session.no_autoflush:
             return db.session.scalar(stmt.limit(1)) is not None
 
+    if article_id is not None:
+        # An article whose slug is one of the text's keeps it: its address does not move.
+        with db.session.no_autoflush:
+            own = db.session.scalar(sa.select(Article.slug).where(Article.id == article_id))
+        number = re.search(r"-([0-9]+)$", own or "")
+        if own is not None and own in (base, candidate(int(number[1]) if number else 1)):
+            return own
     if not taken(1):
         return base
     # A title a site repeats ("Prayer times", every day for years) has thousands of taken
