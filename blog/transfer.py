@@ -130,6 +130,16 @@ def parse_line(text: str, default_author: str = DEFAULT_AUTHOR) -> Record:
     )
 
 
+@dataclass(frozen=True)
+class _Line:
+    """A line read ahead of its batch's transaction: parsed and rendered, or refused."""
+
+    number: int
+    record: Record | None = None
+    body: tuple[str, str] = ("", "")
+    refusal: str = ""
+
+
 def import_lines(
     lines: Iterable[bytes],
     report: Callable[[int, str], None],
@@ -141,55 +151,65 @@ def import_lines(
     # Counts made for another zone would be mixed with this import's days.
     counts.ensure_zone(db.session, tz)
     summary, authors = Summary(), _Authors()
-    batch: list[tuple[int, Record, tuple[str, str]]] = []
+    batch: list[_Line] = []
     committed_through = 0
     for number, raw in enumerate(lines, start=1):
-        try:
-            text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError:
-            report(number, "not UTF-8 text")
-            summary.skipped += 1
-            continue
-        if not text.strip():
-            continue
-        try:
-            record = parse_line(text, default_author)
-        except ValueError as error:
-            report(number, str(error))
-            summary.skipped += 1
-            continue
-        # Rendered before the batch's transaction opens: rendering is most of an import's
-        # time, and saves on the site wait for the write lock (SQLite) or the version row
-        # (PostgreSQL) while a batch is written. Rendered inside it, a batch held them for
-        # seconds; on SQLite some saves outwaited the busy timeout and failed.
-        body = publishing.render_body(markdown=record.body_markdown, html=record.body_html)
-        batch.append((number, record, body))
+        batch.append(_read(number, raw, default_author))
         if len(batch) >= BATCH_SIZE:
-            committed_through = _write(batch, authors, summary, committed_through)
+            committed_through = _write(batch, authors, summary, report, committed_through)
             batch = []
-    _write(batch, authors, summary, committed_through)
+    _write(batch, authors, summary, report, committed_through)
     return summary
 
 
+def _read(number: int, raw: bytes, default_author: str) -> _Line:
+    try:
+        text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError:
+        return _Line(number, refusal="not UTF-8 text")
+    if not text.strip():
+        return _Line(number)
+    try:
+        record = parse_line(text, default_author)
+    except ValueError as error:
+        return _Line(number, refusal=str(error))
+    # Rendered before the batch's transaction opens: rendering is most of an import's
+    # time, and saves on the site wait for the write lock (SQLite) or the version row
+    # (PostgreSQL) while a batch is written. Rendered inside it, a batch held them for
+    # seconds; on SQLite some saves outwaited the busy timeout and failed.
+    body = publishing.render_body(markdown=record.body_markdown, html=record.body_html)
+    return _Line(number, record, body)
+
+
 def _write(
-    batch: list[tuple[int, Record, tuple[str, str]]],
+    batch: list[_Line],
     authors: _Authors,
     summary: Summary,
+    report: Callable[[int, str], None],
     committed_through: int,
 ) -> int:
-    """Save a batch of parsed lines in one transaction; return the last line committed."""
-    for number, record, body in batch:
+    """Save a batch of lines in one transaction; return the last line committed.
+
+    Refused lines are reported here, in order: a line the database refuses stops the
+    import, and the lines read after it are neither imported nor reported.
+    """
+    for line in batch:
+        if line.refusal:
+            report(line.number, line.refusal)
+            summary.skipped += 1
+        if line.record is None:
+            continue
         try:
-            created = _save(record, body, authors)
+            created = _save(line.record, line.body, authors)
         except (sa.exc.IntegrityError, sa.exc.DataError) as error:
             db.session.rollback()
-            raise ImportStopped(number, committed_through, str(error.orig)) from error
+            raise ImportStopped(line.number, committed_through, str(error.orig)) from error
         if created:
             summary.created += 1
         else:
             summary.updated += 1
     db.session.commit()
-    return batch[-1][0] if batch else committed_through
+    return batch[-1].number if batch else committed_through
 
 
 def export_lines(tz: ZoneInfo, external: bool = False) -> Iterator[str]:

@@ -322,6 +322,50 @@ def test_import_renders_bodies_before_its_transaction_writes(
     assert_day_counts_exact(ZONE)
 
 
+@pytest.fixture
+def refused_title() -> Iterator[str]:
+    """A title the database itself refuses (a trigger), as a failing disk or a rule would."""
+    title = "Refused by the database"
+    if db.engine.dialect.name == "postgresql":
+        statements = [
+            "CREATE FUNCTION refuse_title() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.title = '{title}' THEN RAISE check_violation USING MESSAGE = 'no'; "
+            "END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_title BEFORE INSERT ON articles "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_title()",
+        ]
+        undo = ["DROP TRIGGER refuse_title ON articles", "DROP FUNCTION refuse_title()"]
+    else:
+        statements = [
+            f"CREATE TRIGGER refuse_title BEFORE INSERT ON articles WHEN NEW.title = '{title}' "
+            "BEGIN SELECT RAISE(ABORT, 'no'); END"
+        ]
+        undo = ["DROP TRIGGER refuse_title"]
+    with db.engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+    yield title
+    with db.engine.begin() as connection:
+        for statement in undo:
+            connection.exec_driver_sql(statement)
+
+
+def test_a_line_the_database_refuses_stops_the_import_after_the_last_batch(
+    runner: FlaskCliRunner, refused_title: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transfer, "BATCH_SIZE", 2)
+    text = jsonl(line(1), line(2), line(3), line(4, title=refused_title), "{not json")
+    result = import_text(runner, text)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: line 4: the database refused it (no")
+    assert "lines 3 to 4 were rolled back and nothing after them was imported" in result.stderr
+    # Line 5 was read with line 4's batch, but the import stopped before it: not reported.
+    assert "line 5" not in result.stderr
+    stored = db.session.scalars(sa.select(Article.external_id).order_by(Article.external_id))
+    assert list(stored) == ["ext-1", "ext-2"]
+    assert_day_counts_exact(ZONE)
+
+
 def test_export_to_standard_output(runner: FlaskCliRunner) -> None:
     assert import_text(runner, jsonl(line(1), line(2))).exit_code == 0
     result = runner.invoke(args=["articles", "export", "-"])
