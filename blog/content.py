@@ -119,17 +119,24 @@ class _DropSubtrees(html5lib_shim.Filter):
 
 
 class _TitleKeepsTheH1(html5lib_shim.Filter):
-    """Turn the body's h1 into h2: the page's one h1 is the article's title.
+    """Move a body's headings one level down when it has an h1: the page's h1 is the title.
 
     Authors write "# Heading" for a section; a second h1 on the page told screen reader
-    users, who move by headings, that a new page-level topic began.
+    users, who move by headings, that a new page-level topic began. Every level moves, so
+    "# A" and "## B" stay a section and its part; a body without an h1 is left as it is.
     """
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        for token in super().__iter__():
-            if token["type"] in {"StartTag", "EndTag"} and token["name"] == "h1":
-                token["name"] = "h2"
-            yield token
+        tokens = list(super().__iter__())
+        tags = (token for token in tokens if token["type"] in {"StartTag", "EndTag"})
+        headings = [tag for tag in tags if tag["name"] in _LEVELS]
+        if any(t["name"] == "h1" for t in headings):
+            for token in headings:
+                token["name"] = _LEVELS[min(_LEVELS.index(token["name"]) + 1, len(_LEVELS) - 1)]
+        return iter(tokens)
+
+
+_LEVELS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
 class _LinkPolicy(html5lib_shim.Filter):

@@ -151,7 +151,7 @@ def test_markdown_basics_survive() -> None:
     )
     for fragment in [
         "<h2>Title</h2>",
-        "<h2>Sub</h2>",
+        "<h3>Sub</h3>",
         "<em>em</em>",
         "<strong>strong</strong>",
         "<s>gone</s>",
@@ -166,7 +166,11 @@ def test_markdown_basics_survive() -> None:
 def test_the_body_never_holds_an_h1_the_title_is_the_pages_one() -> None:
     assert render_markdown("# Section\n\ntext") == "<h2>Section</h2>\n<p>text</p>\n"
     assert clean_html('<h1 dir="rtl" lang="ar">عنوان</h1>') == '<h2 dir="rtl" lang="ar">عنوان</h2>'
-    assert clean_html("<h3>Deeper</h3>") == "<h3>Deeper</h3>"
+    # Every level moves with the h1, so a section keeps its parts under it.
+    outline = render_markdown("# A\n\n## B\n\n###### F")
+    assert outline == "<h2>A</h2>\n<h3>B</h3>\n<h6>F</h6>\n"
+    # Without an h1, the author's levels stay as they are.
+    assert clean_html("<h2>Part</h2><h3>Deeper</h3>") == "<h2>Part</h2><h3>Deeper</h3>"
 
 
 def test_code_blocks_are_escaped() -> None:
