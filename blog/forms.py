@@ -64,8 +64,8 @@ class Form(FlaskForm):
         super().__init__(**kwargs)
 
 
-def _strip(value: Any) -> Any:
-    """Trim surrounding whitespace from a one-line field."""
+def one_line(value: Any) -> Any:
+    """Read a one-line field: without control characters or surrounding whitespace."""
     return content.without_controls(value).strip() if isinstance(value, str) else value
 
 
@@ -121,7 +121,7 @@ class LoginForm(Form):
     username = StringField(
         "Username",
         validators=[DataRequired("Enter your username.")],
-        filters=[_strip],
+        filters=[one_line],
         render_kw={"autocomplete": "username", "autocapitalize": "none"},
     )
     password = PasswordField(
@@ -141,18 +141,18 @@ class ArticleForm(Form):
             _shows_something,
             Length(max=300, message="Keep the title to 300 characters or fewer."),
         ],
-        filters=[_strip],
+        filters=[one_line],
     )
     slug = StringField(
         "Slug",
         validators=[_slug_fits],
-        filters=[_strip],
+        filters=[one_line],
         description="The last part of the address. Leave it empty to make one from the title.",
         render_kw={"maxlength": publishing.MAX_SLUG},
     )
     summary = TextAreaField(
         "Summary",
-        filters=[_strip],
+        filters=[one_line],
         description="Shown in listings. Leave it empty to use the start of the body.",
         render_kw={"rows": 3},
     )
@@ -166,14 +166,14 @@ class ArticleForm(Form):
     tags = StringField(
         "Tags",
         validators=[_tags_fit],
-        filters=[_strip],
+        filters=[one_line],
         description="Separate tags with commas.",
     )
     # Checked by validate_status, whose message says what to do.
     status = SelectField("Status", choices=STATUS_CHOICES, default="draft", validate_choice=False)
     published_at = StringField(
         "Publish time",
-        filters=[_strip],
+        filters=[one_line],
         render_kw={"type": "datetime-local"},
     )
     version = HiddenField()
@@ -242,7 +242,7 @@ class UserCreateForm(Form):
             DataRequired("Enter a username."),
             _by_rule(accounts.check_username),
         ],
-        filters=[_strip],
+        filters=[one_line],
         render_kw={
             "autocomplete": "off",
             "autocapitalize": "none",
@@ -292,7 +292,7 @@ class HijriMonthStartForm(Form):
     note = StringField(
         "Source",
         validators=[Optional(), Length(max=500, message="Keep the note to 500 characters.")],
-        filters=[_strip],
+        filters=[one_line],
         description="Who decided it, e.g. 'Diyanet calendar 2024'.",
     )
     submit = SubmitField("Add month start")

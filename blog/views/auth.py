@@ -30,9 +30,9 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import check_password_hash
 
-from .. import accounts, content
+from .. import accounts
 from ..extensions import db, limiter, login_manager
-from ..forms import LoginForm
+from ..forms import LoginForm, one_line
 from ..models import MAX_ID, User
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -88,9 +88,9 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _account_key() -> str:
-    # Read as the form reads it (without control characters), or "al\x01ice" would be a
-    # new account to the limit and still sign in as "alice".
-    name = content.without_controls(request.form.get("username") or "").strip()
+    # Read as the form reads it, or "al\x01ice" would be a new account to the limit and
+    # still sign in as "alice".
+    name = one_line(request.form.get("username") or "")
     return "login-account:" + accounts.name_key(name)[:64]
 
 
