@@ -201,9 +201,10 @@ def test_a_rebuild_and_a_writer_that_bumped_the_version_first_both_finish(app, m
     author = make_user("reporter")
     counts.ensure_zone(db.session, ZoneInfo("UTC"))
     done: dict[str, object] = {}
+    engine = db.engine
 
     def rebuild() -> None:
-        with Session(db.engine) as session:
+        with Session(engine) as session:
             try:
                 counts.rebuild(session, ZoneInfo("Asia/Tokyo"))
                 session.commit()
@@ -211,12 +212,12 @@ def test_a_rebuild_and_a_writer_that_bumped_the_version_first_both_finish(app, m
             except sa.exc.DBAPIError as error:
                 done["rebuild"] = error
 
-    writer = db.session.session_factory()
+    # The test's own session is the writer: the counts' flush hooks live on it.
+    db.session.add(User(username="newcomer", role="author", password_hash="-"))
+    db.session.flush()  # the version is bumped: this transaction holds site_state
+    thread = threading.Thread(target=rebuild)
+    thread.start()
     try:
-        writer.add(User(username="newcomer", role="author", password_hash="-"))
-        writer.flush()  # the version is bumped: this transaction holds site_state
-        thread = threading.Thread(target=rebuild)
-        thread.start()
         assert _a_backend_waits_for_a_lock(), "the rebuild never waited for the writer"
         article = Article(
             author_id=author.id,
@@ -226,10 +227,10 @@ def test_a_rebuild_and_a_writer_that_bumped_the_version_first_both_finish(app, m
             published_at=dates.utcnow() - timedelta(hours=1),
         )
         publishing.set_body(article, markdown="Body.")
-        writer.add(article)
-        writer.commit()
+        db.session.add(article)
+        db.session.commit()
     finally:
-        writer.close()
+        db.session.rollback()
     thread.join(10)
     assert done == {"rebuild": "committed"}
     db.session.expire_all()
