@@ -341,10 +341,13 @@ def refused_title() -> Iterator[str]:
             "BEGIN SELECT RAISE(ABORT, 'no'); END"
         ]
         undo = ["DROP TRIGGER refuse_title"]
+    # A trigger is DDL: it waits for every open transaction on the table, the test's own too.
+    db.session.rollback()
     with db.engine.begin() as connection:
         for statement in statements:
             connection.exec_driver_sql(statement)
     yield title
+    db.session.rollback()
     with db.engine.begin() as connection:
         for statement in undo:
             connection.exec_driver_sql(statement)
@@ -353,16 +356,16 @@ def refused_title() -> Iterator[str]:
 def test_a_line_the_database_refuses_stops_the_import_after_the_last_batch(
     runner: FlaskCliRunner, refused_title: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(transfer, "BATCH_SIZE", 2)
-    text = jsonl(line(1), line(2), line(3), line(4, title=refused_title), "{not json")
-    result = import_text(runner, text)
+    monkeypatch.setattr(transfer, "BATCH_SIZE", 3)
+    good = [line(n) for n in range(1, 5)]
+    result = import_text(runner, jsonl(*good, line(5, title=refused_title), "{not json"))
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: line 4: the database refused it (no")
-    assert "lines 3 to 4 were rolled back and nothing after them was imported" in result.stderr
-    # Line 5 was read with line 4's batch, but the import stopped before it: not reported.
-    assert "line 5" not in result.stderr
+    assert result.stderr.startswith("Error: line 5: the database refused it (no")
+    assert "lines 4 to 5 were rolled back and nothing after them was imported" in result.stderr
+    # Line 6 was read with line 5's batch, but the import stopped before it: not reported.
+    assert "line 6" not in result.stderr
     stored = db.session.scalars(sa.select(Article.external_id).order_by(Article.external_id))
-    assert list(stored) == ["ext-1", "ext-2"]
+    assert list(stored) == ["ext-1", "ext-2", "ext-3"]
     assert_day_counts_exact(ZONE)
 
 
