@@ -52,8 +52,7 @@ def write(paths: dict[str, list[str]], prefix: str) -> dict[str, Path]:
 
 
 def _visible(now: datetime) -> sa.ColumnElement[bool]:
-    from blog.models import live
-    from blog.models import Article
+    from blog.models import Article, live
 
     return sa.and_(live(), Article.published_at <= now)
 
