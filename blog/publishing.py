@@ -95,18 +95,14 @@ def render_body(*, markdown: str | None = None, html: str | None = None) -> tupl
     return "", content.clean_html(html or "")
 
 
-def set_body(
-    article: Article,
-    *,
-    markdown: str | None = None,
-    html: str | None = None,
-    rendered: tuple[str, str] | None = None,
-) -> None:
-    """Store the author's source and the cleaned HTML (or both as render_body made them)."""
-    if rendered is None and (markdown is not None or html is not None):
-        rendered = render_body(markdown=markdown, html=html)
-    if rendered is not None:
-        article.body_markdown, article.body_html = rendered
+def set_body(article: Article, *, markdown: str | None = None, html: str | None = None) -> None:
+    """Store the author's source and the cleaned HTML readers will get."""
+    store_body(article, render_body(markdown=markdown, html=html))
+
+
+def store_body(article: Article, rendered: tuple[str, str]) -> None:
+    """Store a body as render_body made it; an empty summary is made from it."""
+    article.body_markdown, article.body_html = rendered
     if not article.summary:
         article.summary = content.excerpt(article.body_html)
 

@@ -290,9 +290,9 @@ def _save(record: Record, body: tuple[str, str], authors: _Authors) -> bool:
         article.status = record.status
         article.published_at = record.published_at
         article.author_id = author_id
-        # An empty summary is filled from the new body by set_body.
+        # An empty summary is filled from the new body by store_body.
         article.summary = record.summary or ""
-        publishing.set_body(article, rendered=body)
+        publishing.store_body(article, body)
         article.slug = _slug(record, article)
         publishing.set_tags(article, record.tags)
         if created:
