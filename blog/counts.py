@@ -135,10 +135,7 @@ def days_by_index(session: Session, tz: ZoneInfo) -> Counter[date]:
     counted = sa.select(sa.func.count()).where(live(), instant >= start, instant < end)
     after = sa.select(sa.func.min(instant)).where(live(), instant >= end, instant < PUBLISH_UNTIL)
     step = sa.select(counted.scalar_subquery(), after.scalar_subquery())
-    first = sa.select(sa.func.min(instant)).where(
-        live(), instant >= PUBLISH_FROM, instant < PUBLISH_UNTIL
-    )
-    following = session.scalar(first)
+    following = session.scalar(after, {"end": PUBLISH_FROM})
     while following is not None:
         day = local_date(following, tz)
         bounds = day_bounds(day, tz)
