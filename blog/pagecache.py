@@ -306,7 +306,7 @@ def _file_hash(filename: str) -> str:
         path = safe_join(current_app.static_folder or "", filename)
         try:
             digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12] if path else "0"
-        except (OSError, ValueError):  # ValueError: a NUL in the name
+        except OSError:
             digest = "0"
         hashes[filename] = digest
     return hashes[filename]
