@@ -3,7 +3,10 @@
 A listing's day strip, archives and total read `day_counts` (a few hundred small rows at most)
 instead of counting the articles table. Every ORM flush that touches an article moves its
 contribution from its old local day to its new one, in the same transaction, so the counts
-are exact the moment the write commits. Bulk loaders call `add_days` themselves.
+are exact the moment the write commits. Days are those of the zone the counts were last
+rebuilt for (`counted_zone`), whatever the writing process's own TIMEZONE: while a new zone
+is rolled out host by host, the old hosts' saves still land on the right days. Bulk loaders
+call `add_days` themselves.
 """
 
 from __future__ import annotations
@@ -202,8 +205,8 @@ def _hold_counts(session: Session) -> None:
         session.execute(sa.delete(DayCount).where(sa.false()))
 
 
-def _contribution(article: Article, history: bool) -> date | None:
-    """The local day an article counts on (its state before this flush when history)."""
+def _counted(article: Article, history: bool) -> datetime | None:
+    """The instant an article counts at (its state before this flush when history)."""
     state = sa.inspect(article)
 
     def value(name: str) -> object:
@@ -216,9 +219,19 @@ def _contribution(article: Article, history: bool) -> date | None:
     if value("status") != "published" or value("deleted_at") is not None:
         return None
     published_at = value("published_at")
-    if not isinstance(published_at, datetime):
-        return None
-    return local_date(published_at, site_zone(current_app.config["TIMEZONE"]))
+    return published_at if isinstance(published_at, datetime) else None
+
+
+def counted_zone(session: Session) -> ZoneInfo:
+    """Return the zone day_counts are kept in: the last rebuild's, else the site's own.
+
+    Call it once this transaction has bumped the version: a rebuild under way has then
+    committed (it holds site_state until it does; SQLite has one writer), and this reads
+    its zone. A process still on an old TIMEZONE (a host not yet restarted with the new
+    one) then adds to the days the counts are kept in, not to its own.
+    """
+    kept = session.scalar(sa.select(SiteState.text).where(SiteState.key == COUNTS_ZONE))
+    return site_zone(kept or current_app.config["TIMEZONE"])
 
 
 # Anything else readers see on a page: a change to one makes every cached page stale.
@@ -226,29 +239,22 @@ SHOWN = (HijriMonthStart, Tag, User)
 
 
 def _before_flush(session: Session, flush_context: object, instances: object) -> None:
-    deltas: Counter[date] = Counter()
+    moves: list[tuple[datetime | None, datetime | None]] = []  # counted before, and after
     touched = False
     for obj in session.new:
         if isinstance(obj, Article):
             touched = True
-            if (day := _contribution(obj, history=False)) is not None:
-                deltas[day] += 1
+            moves.append((None, _counted(obj, history=False)))
         touched = touched or isinstance(obj, SHOWN)
     for obj in session.dirty:
         if isinstance(obj, Article) and session.is_modified(obj):
             touched = True
-            old, new = _contribution(obj, history=True), _contribution(obj, history=False)
-            if old != new:
-                if old is not None:
-                    deltas[old] -= 1
-                if new is not None:
-                    deltas[new] += 1
+            moves.append((_counted(obj, history=True), _counted(obj, history=False)))
         touched = touched or isinstance(obj, SHOWN)
     for obj in session.deleted:
         if isinstance(obj, Article):
             touched = True
-            if (day := _contribution(obj, history=True)) is not None:
-                deltas[day] -= 1
+            moves.append((_counted(obj, history=True), None))
         touched = touched or isinstance(obj, SHOWN)
     # One bump per transaction is enough: nobody sees the new version before the commit.
     # The version first: every writer takes site_state before day_counts, as a rebuild
@@ -256,7 +262,15 @@ def _before_flush(session: Session, flush_context: object, instances: object) ->
     if touched and not session.info.get(_BUMPED):
         bump_version(session)
         session.info[_BUMPED] = True
-    if deltas:
+    moves = [(old, new) for old, new in moves if old != new]
+    if moves:
+        tz = counted_zone(session)
+        deltas: Counter[date] = Counter()
+        for old, new in moves:
+            if old is not None:
+                deltas[local_date(old, tz)] -= 1
+            if new is not None:
+                deltas[local_date(new, tz)] += 1
         add_days(session, deltas)
 
 
