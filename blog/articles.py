@@ -249,9 +249,56 @@ def read_article(article_id: int) -> Reading | None:
     if not rows:
         return None
     *fields, names, version = rows[0]
-    # In one order on every database, whatever its collation: alphabetical, case aside.
-    tags = sorted(names or (), key=lambda name: (name.casefold(), name))
-    return Reading(*fields, tags, version)
+    return Reading(*fields, _in_order(names), version)
+
+
+def _in_order(tag_names: list[str] | None) -> list[str]:
+    """Put tag names in one order on every database, whatever its collation."""
+    # Alphabetical, case aside.
+    return sorted(tag_names or (), key=lambda name: (name.casefold(), name))
+
+
+# The feed: the latest visible articles whole, with their authors, tags and the content
+# version, in one statement walking ix_articles_visible from `now` down.
+_LATEST_WHOLE = engines.PlainSelect(
+    sa.select(
+        Article.id,
+        Article.title,
+        Article.slug,
+        Article.summary,
+        Article.body_html,
+        Article.published_at,
+        Article.updated_at,
+        User.username,
+        _TAG_NAMES.label("tag_names"),
+        counts.version_column(),
+    )
+    .join(User, User.id == Article.author_id)
+    .where(live(), Article.published_at <= sa.bindparam("now"))
+    .order_by(Article.published_at.desc(), Article.id.desc())
+    .limit(sa.bindparam("limit"))
+)
+
+
+class WholeArticle(NamedTuple):
+    """A visible article as the feed gives it, tags in the article page's order."""
+
+    id: int
+    title: str
+    slug: str
+    summary: str
+    body_html: str
+    published_at: datetime
+    updated_at: datetime
+    author_name: str
+    tag_names: list[str]
+
+
+def latest_whole(now: datetime, limit: int) -> tuple[list[WholeArticle], int | None]:
+    """Return the latest `limit` visible articles, newest first, and the content version."""
+    rows = _LATEST_WHOLE.rows({"now": now, "limit": limit})
+    found = [WholeArticle(*fields, _in_order(names)) for *fields, names, _version in rows]
+    return found, rows[0][-1] if rows else None
 
 
 def get_article(article_id: int) -> Article | None:

@@ -43,6 +43,7 @@ def init_app(app: Flask) -> None:
     app.url_defaults(_hash_static_urls)
     app.after_request(_static_headers)
     app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.globals["fixed_path"] = fixed_path
 
 
 # The settings a reader's page shows or is sent with (SHARED_CACHE_SECONDS is in the
@@ -292,6 +293,15 @@ def static_url(filename: str) -> str:
     if key not in urls or current_app.debug:
         urls[key] = url_for("static", filename=filename)
     return urls[key]
+
+
+def fixed_path(endpoint: str) -> str:
+    """Return the path of a page that takes no values (the feed), built once per script root."""
+    paths: dict[tuple[str, str], str] = current_app.extensions.setdefault("blog.fixed_paths", {})
+    key = (request.script_root, endpoint)
+    if key not in paths:
+        paths[key] = url_for(endpoint)
+    return paths[key]
 
 
 def _hash_static_urls(endpoint: str, values: dict[str, Any]) -> None:

@@ -75,3 +75,13 @@ def test_listings_read_the_visible_index_in_order(app: Flask, make_article) -> N
             plan = _plan(statement.statement, params)
             assert index in plan, plan
             assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+def test_the_feed_reads_the_visible_index_in_order(app: Flask, make_article) -> None:
+    for n in range(30):
+        make_article(title=f"Piece {n}", published_at=utcnow() - timedelta(hours=n))
+    with app.app_context():
+        plan = _plan(articles._LATEST_WHOLE.statement, {"now": utcnow(), "limit": 20})
+        # The visible index from `now` down (SQLite may take its covering twin), no sort.
+        assert "ix_articles_visible" in plan or "ix_articles_teasers" in plan, plan
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan

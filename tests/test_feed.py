@@ -1,0 +1,137 @@
+"""The Atom feed: what feed readers get, with local times and Hijri dates, never broken XML."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+
+import pytest
+
+from blog import dates
+from blog.extensions import db
+from blog.models import Tag
+
+from conftest import at_local
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def entries(body: bytes) -> list[ET.Element]:
+    root = ET.fromstring(body)  # refuses anything that is not well-formed XML
+    assert root.tag == f"{ATOM}feed"
+    return root.findall(f"{ATOM}entry")
+
+
+def text(entry: ET.Element, name: str) -> str:
+    found = entry.find(f"{ATOM}{name}")
+    assert found is not None, name
+    return found.text or ""
+
+
+def test_the_feed_has_the_latest_visible_articles_newest_first(app, client, make_article):
+    app.config["PER_PAGE"] = 3
+    now = dates.utcnow()
+    for n in range(4):
+        make_article(title=f"Story {n}", published_at=now - timedelta(hours=5 - n))
+    make_article(title="Draft story", status="draft")
+    make_article(title="Scheduled story", published_at=now + timedelta(hours=2))
+    make_article(title="Trashed story", deleted_at=now)
+
+    response = client.get("/feed.xml")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/atom+xml"
+    found = entries(response.data)
+    assert [text(entry, "title") for entry in found] == ["Story 3", "Story 2", "Story 1"]
+    link = found[0].find(f"{ATOM}link").get("href")
+    article = client.get(link)
+    assert article.status_code == 200
+    assert "<h1" in article.get_data(as_text=True) and "Story 3" in article.get_data(as_text=True)
+
+
+def test_every_page_points_feed_readers_to_the_feed(client, make_article):
+    make_article(title="Story")
+    html = client.get("/").get_data(as_text=True)
+    assert (
+        '<link rel="alternate" type="application/atom+xml" title="Hijri Blog" href="/feed.xml">'
+        in html
+    )
+    assert '<a class="feed-link" href="/feed.xml">Feed</a>' in html
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+@pytest.mark.parametrize(("hour", "minute"), [(0, 10), (23, 50)])
+def test_entries_carry_local_times_and_hijri_dates(make_app, make_article, zone, hour, minute):
+    app = make_app(TIMEZONE=zone)
+    tz = dates.site_zone(zone)
+    with app.app_context():
+        instant = at_local(-1, hour, minute, zone)
+        make_article(title="Night news", published_at=instant)
+    local = dates.to_local(instant, tz)
+
+    (entry,) = entries(app.test_client().get("/feed.xml").data)
+
+    assert text(entry, "published") == local.isoformat(timespec="seconds")
+    assert text(entry, "published").startswith(f"{local:%Y-%m-%dT%H:%M}:00")
+    content = text(entry, "content")  # the HTML, unescaped once by the XML parser
+    assert f"{local.day} {local:%B %Y} {hour}:{minute:02d}</time>" in content
+    assert dates.hijri_label(local.date(), dates.HijriCalendar()) in content
+    assert "<p>Body of article 1.</p>" in content
+
+
+def test_titles_and_bodies_reach_readers_as_text_and_cleaned_html(client, make_article):
+    make_article(
+        title='<script>alert("t")</script> & more',
+        summary='Less < more & "quoted"',
+        body='Hello <img src=x onerror="alert(1)"> <b>bold</b>',
+    )
+    body = client.get("/feed.xml").data
+    (entry,) = entries(body)
+
+    assert text(entry, "title") == '<script>alert("t")</script> & more'
+    assert text(entry, "summary") == 'Less < more & "quoted"'
+    assert b"<script>" not in body  # escaped in the XML
+    content = text(entry, "content")
+    assert "<b>bold</b>" in content
+    assert "onerror" not in content  # cleaned when it was saved
+
+
+def test_a_control_character_in_a_stored_title_leaves_the_feed_readable(client, make_article):
+    # Stored before titles were checked, or written to the database by hand.
+    make_article(title="Bell\x07 and form feed\x0c", summary="Tab\tstays")
+    (entry,) = entries(client.get("/feed.xml").data)
+    assert text(entry, "title") == "Bell and form feed"
+    assert text(entry, "summary") == "Tab\tstays"
+
+
+def test_entries_name_author_and_tags_and_keep_their_id_when_the_slug_changes(client, make_article):
+    article = make_article(title="Tagged", tags=[Tag(name="weather", slug="weather")])
+    (before,) = entries(client.get("/feed.xml").data)
+    assert text(before.find(f"{ATOM}author"), "name") == "writer"
+    assert [c.get("term") for c in before.findall(f"{ATOM}category")] == ["weather"]
+
+    article.slug = "renamed"
+    db.session.commit()
+    (after,) = entries(client.get("/feed.xml").data)
+    assert text(after, "id") == text(before, "id")
+    assert after.find(f"{ATOM}link").get("href").endswith("/renamed")
+    assert text(after, "updated") >= text(before, "updated")
+
+
+def test_the_feed_answers_304_until_something_is_published(client, make_article):
+    make_article(title="First")
+    first = client.get("/feed.xml")
+    etag = first.headers["ETag"]
+    assert client.get("/feed.xml", headers={"If-None-Match": etag}).status_code == 304
+
+    make_article(title="Second")
+    second = client.get("/feed.xml", headers={"If-None-Match": etag})
+    assert second.status_code == 200
+    assert [text(entry, "title") for entry in entries(second.data)] == ["Second", "First"]
+
+
+def test_an_empty_site_has_an_empty_feed(client):
+    response = client.get("/feed.xml")
+    assert response.status_code == 200
+    assert entries(response.data) == []
+    assert ET.fromstring(response.data).find(f"{ATOM}updated").text
