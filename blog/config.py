@@ -35,7 +35,15 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # Keys whose values are not strings when given through the environment.
-_INT_KEYS = ("HIJRI_OFFSET_DAYS", "MASTHEAD_DAYS", "PER_PAGE", "PROXY_FIX")
+_INT_KEYS = (
+    *("HIJRI_OFFSET_DAYS", "MASTHEAD_DAYS", "PER_PAGE", "PROXY_FIX"),
+    *("PAGE_CACHE_SECONDS", "CACHE_THRESHOLD", "SHARED_CACHE_SECONDS"),
+)
+# Settings that may be 0 (no proxy, no day strip, nothing kept) but never below it.
+_NOT_NEGATIVE = (
+    *("MASTHEAD_DAYS", "PROXY_FIX"),
+    *("PAGE_CACHE_SECONDS", "CACHE_THRESHOLD", "SHARED_CACHE_SECONDS"),
+)
 
 
 def load(app: Flask, test_config: dict[str, Any] | None) -> None:
@@ -115,5 +123,8 @@ def _check(app: Flask) -> None:
         raise RuntimeError(f"TIMEZONE: {error}.") from None
     if not -2 <= config["HIJRI_OFFSET_DAYS"] <= 2:
         raise RuntimeError("HIJRI_OFFSET_DAYS must be between -2 and 2.")
-    if config["PER_PAGE"] < 1 or config["MASTHEAD_DAYS"] < 0:
-        raise RuntimeError("PER_PAGE must be at least 1 and MASTHEAD_DAYS at least 0.")
+    if config["PER_PAGE"] < 1:
+        raise RuntimeError("PER_PAGE must be at least 1.")
+    for key in _NOT_NEGATIVE:
+        if config[key] < 0:
+            raise RuntimeError(f"{key} must be 0 or more, got {config[key]}.")
