@@ -11,6 +11,7 @@ call `add_days` themselves.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
@@ -55,13 +56,28 @@ def add_days(session: Session, deltas: Mapping[date, int]) -> None:
 
 
 def bump_version(session: Session) -> None:
-    """Mark every cached page stale, in every process, when this transaction commits."""
+    """Mark every cached page stale, in every process, when this transaction commits.
+
+    The new version is the time in microseconds, or one more than the last where that is
+    not more: versions only grow, and never come round again, not even after the database
+    is restored from a backup made before some of them. Counted up from the restored one
+    instead, the next write took a number pages of the lost content were cached under, and
+    every host, nginx and browser went on being served those pages, ETags and all.
+    """
     table = SiteState.__table__
+    now = sa.bindparam("now", _microseconds(), type_=sa.BigInteger)
+    following = table.c.number + 1
     result = session.execute(
-        sa.update(table).where(table.c.key == CONTENT_VERSION).values(number=table.c.number + 1)
+        sa.update(table)
+        .where(table.c.key == CONTENT_VERSION)
+        .values(number=sa.case((following > now, following), else_=now))
     )
     if result.rowcount == 0:
-        session.execute(sa.insert(table).values(key=CONTENT_VERSION, number=1, text=""))
+        session.execute(sa.insert(table).values(key=CONTENT_VERSION, number=now, text=""))
+
+
+def _microseconds() -> int:
+    return time.time_ns() // 1000
 
 
 _VERSION_SQL = f"SELECT number FROM site_state WHERE key = '{CONTENT_VERSION}'"

@@ -165,7 +165,7 @@ def stored_calendar() -> dates.HijriCalendar:
 
 
 def _month_starts(version: int) -> dict[tuple[int, int], date]:
-    key = f"calendar:{version}"
+    key = f"calendar:{current_app.extensions[FINGERPRINT]}:{version}"
     starts: dict[tuple[int, int], date] | None = cache.get(key)
     if starts is None:
         starts = _read_month_starts()
