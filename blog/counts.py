@@ -186,13 +186,13 @@ def rebuild(session: Session, tz: ZoneInfo) -> int:
 
 def ensure_zone(session: Session, tz: ZoneInfo) -> bool:
     """Rebuild the counts if they were made for another zone; return True if rebuilt."""
-    if _counts_zone(session) == tz.key:
+    if kept_zone(session) == tz.key:
         return False
     # Every worker's first request after TIMEZONE changed gets here at once. Unheld, two
     # rebuilds on PostgreSQL both wrote their counts (the second added to the first's: a
     # doubled total), and a save landing during a rebuild's read was lost from the counts.
     _hold_counts(session)
-    if _counts_zone(session) == tz.key:  # another process rebuilt them while we waited
+    if kept_zone(session) == tz.key:  # another process rebuilt them while we waited
         session.commit()
         return False
     rebuild(session, tz)
@@ -200,9 +200,21 @@ def ensure_zone(session: Session, tz: ZoneInfo) -> bool:
     return True
 
 
-def _counts_zone(session: Session) -> str | None:
+def kept_zone(session: Session) -> str | None:
+    """Return the zone the counts were last built for (None: never built)."""
     state = session.get(SiteState, COUNTS_ZONE, populate_existing=True)
     return None if state is None else state.text
+
+
+def ensure_built(session: Session, tz: ZoneInfo) -> None:
+    """Build the counts in zone tz if they were never built; leave counts of any zone be.
+
+    For commands: one run from a shell without the site's TIMEZONE (UTC by default) would
+    otherwise rebuild the counts every running worker reads for its own zone, and no worker
+    would notice. What a command writes goes to the kept zone's days (`counted_zone`).
+    """
+    if kept_zone(session) is None:
+        ensure_zone(session, tz)
 
 
 def _hold_counts(session: Session) -> None:

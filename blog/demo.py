@@ -197,7 +197,7 @@ class Loaded:
 
 def load(instance_path: str, tz: ZoneInfo) -> Loaded:
     """Create the demo account if needed and, on an empty database, the demo articles."""
-    counts.ensure_zone(db.session, tz)
+    counts.ensure_built(db.session, tz)
     path = Path(instance_path) / CREDENTIALS_FILE
     user, password, changed = _account(path)
     added = 0

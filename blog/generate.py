@@ -84,8 +84,7 @@ class Result:
 
 def generate(count: int, *, tz: ZoneInfo, seed: int | None = None, years: int = 10) -> Result:
     """Add count synthetic articles published over the last `years` years up to now."""
-    # The day counts must be in this zone before this run adds its days to them.
-    counts.ensure_zone(db.session, tz)
+    counts.ensure_built(db.session, tz)
     seed = secrets.randbelow(2**32) if seed is None else seed
     builder = _Builder(random.Random(seed), tz, years, count, _ensure_authors(), _ensure_tags())
     db.session.commit()

@@ -148,8 +148,7 @@ def import_lines(
     default_author: str = DEFAULT_AUTHOR,
 ) -> Summary:
     """Import JSON lines; report(line_number, message) for each skipped line."""
-    # Counts made for another zone would be mixed with this import's days.
-    counts.ensure_zone(db.session, tz)
+    counts.ensure_built(db.session, tz)
     summary, authors = Summary(), _Authors()
     batch: list[_Line] = []
     committed_through = 0

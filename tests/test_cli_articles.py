@@ -529,3 +529,31 @@ def test_recount_repairs_drifted_day_counts(app, runner, make_article):
     assert [n for _, n in counts] == [1]
     # The local day in New York, not the UTC date: they differ from 00:00 to 05:00 UTC.
     assert counts[0][0] == local_date(article.published_at, ZoneInfo(ZONE))
+
+
+# A command run from a shell that lacks the service's environment runs in UTC, the default.
+def test_import_from_a_shell_on_another_zone_keeps_the_sites_counts(app, runner, make_article):
+    make_article(published_at=datetime(2016, 3, 1, 4, 30, tzinfo=UTC))
+    counts.ensure_zone(db.session, ZoneInfo(ZONE))  # the running site's
+    app.config["TIMEZONE"] = "UTC"
+
+    # 23:30 in New York is 04:30 the next day in UTC: every line is on another UTC date.
+    result = import_text(runner, jsonl(*(line(n) for n in range(1, 6))))
+
+    assert result.exit_code == 0, result.output
+    assert counts.kept_zone(db.session) == ZONE
+    assert_day_counts_exact(ZONE)
+
+
+def test_recount_from_a_shell_on_another_zone_recounts_in_the_sites_zone(app, runner, make_article):
+    make_article(published_at=datetime(2016, 3, 1, 4, 30, tzinfo=UTC))
+    counts.ensure_zone(db.session, ZoneInfo(ZONE))
+    app.config["TIMEZONE"] = "UTC"
+
+    result = runner.invoke(args=["articles", "recount"])
+
+    assert result.exit_code == 0, result.output
+    assert f"Recounted 1 days in {ZONE}." in result.output
+    assert "this command ran with TIMEZONE UTC" in result.output
+    assert counts.kept_zone(db.session) == ZONE
+    assert_day_counts_exact(ZONE)

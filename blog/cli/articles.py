@@ -110,7 +110,17 @@ def _zone() -> ZoneInfo:
 
 @group.command("recount")
 def recount() -> None:
-    """Rebuild the per-day article counts from the articles themselves."""
-    days = counts.rebuild(db.session, _zone())
+    """Rebuild the per-day article counts from the articles, in the zone the site keeps them in."""
+    # The site's own zone, not this shell's: run without the service's TIMEZONE, a recount
+    # in UTC would leave every running worker reading UTC days as its own.
+    kept = counts.kept_zone(db.session)
+    zone = site_zone(kept) if kept else _zone()
+    days = counts.rebuild(db.session, zone)
     db.session.commit()
-    click.echo(f"Recounted {days:,} days in {current_app.config['TIMEZONE']}.")
+    click.echo(f"Recounted {days:,} days in {zone.key}.")
+    if zone.key != current_app.config["TIMEZONE"]:
+        click.echo(
+            f"That is the zone the site keeps them in; this command ran with TIMEZONE "
+            f"{current_app.config['TIMEZONE']}. A site restarted on a new TIMEZONE recounts "
+            "them itself."
+        )
