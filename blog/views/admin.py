@@ -31,7 +31,8 @@ ARTICLE_FORMS = ("admin.new", "admin.edit")
 SIGNED_OUT = "You were signed out before you saved (perhaps in another tab)."
 OTHER_USER = "Someone else has signed in on this browser since the form was opened."
 FORM_EXPIRED = (
-    "This form had expired: it was open a long time, or the browser lost the site's cookie."
+    "This form had expired: it was open a long time, the browser lost the site's cookie,"
+    " or the site's secret key changed since it was opened."
 )
 
 
