@@ -301,6 +301,28 @@ def latest_whole(now: datetime, limit: int) -> tuple[list[WholeArticle], int | N
     return found, rows[0][-1] if rows else None
 
 
+# A sitemap lists at most this many addresses (the sitemaps protocol's own limit).
+SITEMAP_LIMIT = 50_000
+
+
+def addresses(start: datetime, end: datetime, now: datetime) -> list[Any]:
+    """Return (id, slug, published_at, updated_at) of the visible articles in [start, end)."""
+    stmt = (
+        sa.select(Article.id, Article.slug, Article.published_at, Article.updated_at)
+        .where(live(), Article.published_at >= start, Article.published_at < end)
+        .where(Article.published_at <= now)
+        .order_by(Article.published_at, Article.id)
+        .limit(SITEMAP_LIMIT)
+    )
+    return list(db.session.execute(stmt).all())
+
+
+def days_with_articles(last: date) -> list[date]:
+    """Return every local day up to `last` that has live articles, oldest first."""
+    stmt = sa.select(DayCount.day).where(DayCount.count > 0, DayCount.day <= last)
+    return list(db.session.scalars(stmt.order_by(DayCount.day)))
+
+
 def get_article(article_id: int) -> Article | None:
     """Return the article with its author and tags, whatever its state, or None."""
     if not 0 < article_id <= MAX_ID:

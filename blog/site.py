@@ -61,7 +61,7 @@ def init_app(app: Flask) -> None:
     filters = {
         "datetime_label": datetime_label,
         "hijri_label": hijri_label,
-        "iso_datetime": lambda instant: dates.iso_local(instant, zone()),
+        "iso_datetime": iso_datetime,
         "input_datetime": lambda instant: dates.format_local_input(instant, zone()),
         "long_date": dates.gregorian_label,
         "strip_date": dates.strip_label,
@@ -183,6 +183,11 @@ def _read_month_starts() -> dict[tuple[int, int], date]:
 def datetime_label(instant: datetime) -> str:
     """Format an instant as the site shows it: '26 March 2016 9:51' in the site zone."""
     return dates.datetime_label(dates.to_local(instant, zone()))
+
+
+def iso_datetime(instant: datetime) -> str:
+    """Format an instant as ISO 8601 with the site zone's offset, to the second."""
+    return dates.iso_local(instant, zone())
 
 
 def hijri_label(value: datetime | date) -> str:

@@ -25,7 +25,7 @@ DAY = "<int(fixed_digits=2):day>"
 @cached_page
 def year(year: int) -> str:
     """Show the months of a year with their article counts."""
-    _date_or_404(year, 1, 1)
+    date_or_404(year, 1, 1)
     counts = articles.month_counts(year, zone(), now())
     shown = masthead()
     return render_template(
@@ -42,7 +42,7 @@ def year(year: int) -> str:
 @cached_page
 def month(year: int, month: int) -> str:
     """Show a month as a calendar grid of days with their article counts."""
-    first = _date_or_404(year, month, 1)
+    first = date_or_404(year, month, 1)
     last = first.replace(day=calendar.monthrange(year, month)[1])
     counts = articles.day_counts(first, last, zone(), now())
     shown = masthead()
@@ -62,7 +62,7 @@ def month(year: int, month: int) -> str:
 @cached_page
 def day(year: int, month: int, day: int) -> str | Response:
     """Show the articles published on a local day."""
-    the_day = _date_or_404(year, month, day)
+    the_day = date_or_404(year, month, day)
     start, end = dates.day_bounds(the_day, zone())
     page = page_or_redirect("archive.day", start, end, year=year, month=month, day=day)
     if isinstance(page, Response):
@@ -77,7 +77,8 @@ def day(year: int, month: int, day: int) -> str | Response:
     )
 
 
-def _date_or_404(year: int, month: int, day: int) -> date:
+def date_or_404(year: int, month: int, day: int) -> date:
+    """Return the date a URL names, or answer 404 for one outside the calendar."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
         abort(404)
     try:

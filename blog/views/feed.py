@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import NamedTuple
 
 from flask import Blueprint, current_app, render_template, url_for
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from .. import articles, dates
+from .. import articles
 from ..pagecache import cached_page
-from ..site import datetime_label, hijri_label, now, take_content_version, zone
+from ..site import datetime_label, hijri_label, iso_datetime, now, take_content_version
 
 bp = Blueprint("feed", __name__)
 
@@ -42,7 +41,7 @@ def atom() -> Response:
     latest, version = articles.latest_whole(now(), current_app.config["PER_PAGE"])
     take_content_version(version)
     entries = [_entry(article) for article in latest]
-    updated = max((entry.updated for entry in entries), default=_stamp(now()))
+    updated = max((entry.updated for entry in entries), default=iso_datetime(now()))
     body = render_template("feed.xml", entries=entries, updated=updated)
     return Response(body, mimetype="application/atom+xml")
 
@@ -51,7 +50,7 @@ def _entry(article: articles.WholeArticle) -> Entry:
     # Edited or not, an entry is new no earlier than it was published (scheduled ones).
     updated = max(article.updated_at, article.published_at)
     when = Markup('<p class="dates"><time datetime="{}">{}</time> {}</p>\n').format(
-        dates.iso_local(article.published_at, zone()),
+        iso_datetime(article.published_at),
         datetime_label(article.published_at),
         hijri_label(article.published_at),
     )
@@ -63,15 +62,11 @@ def _entry(article: articles.WholeArticle) -> Entry:
         summary=_xml(article.summary),
         # The body was cleaned when saved; the dates line is escaped above.
         content=_xml(str(when) + article.body_html),
-        published=_stamp(article.published_at),
-        updated=_stamp(updated),
+        published=iso_datetime(article.published_at),
+        updated=iso_datetime(updated),
         author_name=_xml(article.author_name),
         tags=[_xml(tag) for tag in article.tag_names],
     )
-
-
-def _stamp(instant: datetime) -> str:
-    return dates.iso_local(instant, zone())
 
 
 def _xml(text: str) -> str:

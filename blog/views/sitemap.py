@@ -1,0 +1,59 @@
+"""Sitemaps and robots.txt for crawlers: one sitemap per local day with articles.
+
+A day's sitemap holds its few hundred articles at most, well under the 50,000 addresses
+a sitemap may list, and ten years of days are 3,650 entries of the index, of 50,000 too.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from .. import articles, dates
+from ..pagecache import cached_page
+from ..site import article_path, iso_datetime, now, zone
+from .archive import DAY, MONTH, YEAR, date_or_404
+
+bp = Blueprint("sitemap", __name__)
+
+XML = "application/xml"
+
+
+@bp.get("/robots.txt")
+@cached_page
+def robots() -> Response:
+    """Keep crawlers out of the desk and sign-in pages; point them at the sitemap."""
+    root = request.script_root
+    lines = [
+        "User-agent: *",
+        f"Disallow: {root}/admin/",
+        f"Disallow: {root}/auth/",
+        f"Sitemap: {url_for('sitemap.index', _external=True)}",
+    ]
+    return Response("\n".join(lines) + "\n", mimetype="text/plain")
+
+
+@bp.get("/sitemap.xml")
+@cached_page
+def index() -> Response:
+    """List the sitemap of every local day that has articles, up to today."""
+    today = dates.local_today(zone(), now())
+    days = articles.days_with_articles(today)
+    # Ten years of days are 3,650 addresses: made from the route's pattern, not url_for.
+    base = request.host_url.rstrip("/") + request.script_root
+    sitemaps = [f"{base}/sitemap-{day:%Y-%m-%d}.xml" for day in days]
+    return Response(render_template("sitemap/index.xml", sitemaps=sitemaps), mimetype=XML)
+
+
+# At the root: a sitemap may only list addresses under its own folder.
+@bp.get(f"/sitemap-{YEAR}-{MONTH}-{DAY}.xml")
+@cached_page
+def day(year: int, month: int, day: int) -> Response:
+    """List the addresses of the articles published on a local day, with their last change."""
+    start, end = dates.day_bounds(date_or_404(year, month, day), zone())
+    host = request.host_url.rstrip("/")
+    urls = [
+        (host + article_path(article_id, slug), iso_datetime(max(published_at, updated_at)))
+        for article_id, slug, published_at, updated_at in articles.addresses(start, end, now())
+    ]
+    return Response(render_template("sitemap/day.xml", urls=urls), mimetype=XML)
