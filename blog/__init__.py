@@ -22,11 +22,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    from . import config, site
+    from . import config, counts, site
 
     # Before anything creates the Jinja environment (extensions add globals to it).
     app.jinja_environment = site.Environment
     config.load(app, test_config)
+    app.extensions[site.STARTED] = counts.microseconds()
     app.url_map.converters["int"] = AsciiIntegerConverter
     _init_extensions(app)
     _register_blueprints(app)

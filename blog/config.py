@@ -35,15 +35,15 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # Keys whose values are not strings when given through the environment.
-_INT_KEYS = (
-    *("HIJRI_OFFSET_DAYS", "MASTHEAD_DAYS", "PER_PAGE", "PROXY_FIX"),
-    *("PAGE_CACHE_SECONDS", "CACHE_THRESHOLD", "SHARED_CACHE_SECONDS"),
-)
 # Settings that may be 0 (no proxy, no day strip, nothing kept) but never below it.
 _NOT_NEGATIVE = (
-    *("MASTHEAD_DAYS", "PROXY_FIX"),
-    *("PAGE_CACHE_SECONDS", "CACHE_THRESHOLD", "SHARED_CACHE_SECONDS"),
+    "MASTHEAD_DAYS",
+    "PROXY_FIX",
+    "PAGE_CACHE_SECONDS",
+    "CACHE_THRESHOLD",
+    "SHARED_CACHE_SECONDS",
 )
+_INT_KEYS = ("HIJRI_OFFSET_DAYS", "PER_PAGE", *_NOT_NEGATIVE)
 
 
 def load(app: Flask, test_config: dict[str, Any] | None) -> None:

@@ -65,7 +65,7 @@ def bump_version(session: Session) -> None:
     every host, nginx and browser went on being served those pages, ETags and all.
     """
     table = SiteState.__table__
-    now = sa.bindparam("now", _microseconds(), type_=sa.BigInteger)
+    now = sa.bindparam("now", microseconds(), type_=sa.BigInteger)
     following = table.c.number + 1
     result = session.execute(
         sa.update(table)
@@ -76,7 +76,8 @@ def bump_version(session: Session) -> None:
         session.execute(sa.insert(table).values(key=CONTENT_VERSION, number=now, text=""))
 
 
-def _microseconds() -> int:
+def microseconds() -> int:
+    """Return the time as whole microseconds since 1970."""
     return time.time_ns() // 1000
 
 
@@ -175,29 +176,44 @@ def rebuild(session: Session, tz: ZoneInfo) -> int:
     counts = days_by_index(session, tz)
     session.execute(sa.delete(DayCount))
     add_days(session, counts)
+    # The zone, and when it was set (microseconds): see ensure_zone.
     state = session.get(SiteState, COUNTS_ZONE)
     if state is None:
-        session.add(SiteState(key=COUNTS_ZONE, number=0, text=tz.key))
+        session.add(SiteState(key=COUNTS_ZONE, number=microseconds(), text=tz.key))
     else:
-        state.text = tz.key
+        state.text, state.number = tz.key, microseconds()
     bump_version(session)
     return len(counts)
 
 
-def ensure_zone(session: Session, tz: ZoneInfo) -> bool:
-    """Rebuild the counts if they were made for another zone; return True if rebuilt."""
-    if kept_zone(session) == tz.key:
+def ensure_zone(session: Session, tz: ZoneInfo, started: int | None = None) -> bool:
+    """Rebuild the counts if they were made for another zone; return True if rebuilt.
+
+    `started`, when given, is when the calling process's settings were read: counts that
+    another process rebuilt after that are left as they are, as that process has the newer
+    settings. Mid-way through rolling out a new TIMEZONE, a worker that an old host starts
+    (gunicorn replaces workers now and then) then leaves the new zone's counts alone,
+    instead of taking them back to the old zone until a new host's worker takes them again.
+    """
+    if not _should_rebuild(session, tz, started):
         return False
     # Every worker's first request after TIMEZONE changed gets here at once. Unheld, two
     # rebuilds on PostgreSQL both wrote their counts (the second added to the first's: a
     # doubled total), and a save landing during a rebuild's read was lost from the counts.
     _hold_counts(session)
-    if kept_zone(session) == tz.key:  # another process rebuilt them while we waited
+    if not _should_rebuild(session, tz, started):  # another process did while we waited
         session.commit()
         return False
     rebuild(session, tz)
     session.commit()
     return True
+
+
+def _should_rebuild(session: Session, tz: ZoneInfo, started: int | None) -> bool:
+    state = session.get(SiteState, COUNTS_ZONE, populate_existing=True)
+    if state is None:
+        return True
+    return state.text != tz.key and (started is None or state.number < started)
 
 
 def kept_zone(session: Session) -> str | None:

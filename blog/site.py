@@ -134,12 +134,29 @@ def take_content_version(version: int | None) -> None:
         _memo().setdefault("content_version", version)
 
 
+# When this app read its settings: in gunicorn's master (preload_app), so every worker it
+# starts, however late, has the time its settings date from.
+STARTED = "blog.started"
+
+
 def ensure_counts() -> None:
-    """Rebuild the day counts once per process if they were made for another zone."""
-    checked = current_app.extensions.setdefault("blog.counts_zone", None)
-    if checked != current_app.config["TIMEZONE"]:
-        counts.ensure_zone(db.session, zone())
-        current_app.extensions["blog.counts_zone"] = current_app.config["TIMEZONE"]
+    """Rebuild the day counts once per process if they were made for another zone.
+
+    Not if a process started later made them for its own zone: it has the newer settings.
+    """
+    extensions, config = current_app.extensions, current_app.config
+    if extensions.setdefault("blog.counts_zone", None) != config["TIMEZONE"]:
+        tz = zone()
+        counts.ensure_zone(db.session, tz, started=extensions[STARTED])
+        kept = counts.kept_zone(db.session)
+        if kept != tz.key:
+            current_app.logger.warning(
+                "The day counts are kept in %s, set by a process started after this one; "
+                "this one runs on TIMEZONE %s and shows them as they are until restarted.",
+                kept,
+                tz.key,
+            )
+        extensions["blog.counts_zone"] = config["TIMEZONE"]
 
 
 def calendar() -> dates.HijriCalendar:

@@ -182,6 +182,60 @@ def test_generate_adds_to_the_zone_another_host_rebuilt_the_counts_in(app, make_
     assert sum(stored().values()) == result.published + 1
 
 
+# SQLite: generate holds the one write lock from taking a batch's ids to its commit, so a
+# rebuild can only come between batches, where the next batch reads its zone anyway.
+@POSTGRESQL_ONLY
+def test_generate_follows_a_rebuild_another_host_makes_while_it_runs(
+    app, make_article, monkeypatch
+):
+    app.config["TIMEZONE"] = OLD_ZONE
+    make_article(published_at=at_local(-3, 23, 50, OLD_ZONE))
+    counts.ensure_zone(db.session, ZoneInfo(OLD_ZONE))
+    monkeypatch.setattr(generate, "BATCH_SIZE", 100)
+    batch = generate._Builder.batch
+    made = []
+
+    def batch_then_rebuild(self, ids):
+        made.append(len(ids))
+        if len(made) == 2:  # between two batches, a host on the new zone rebuilds
+            with Session(db.engine) as other:
+                counts.ensure_zone(other, ZoneInfo(NEW_ZONE))
+        return batch(self, ids)
+
+    monkeypatch.setattr(generate._Builder, "batch", batch_then_rebuild)
+    result = generate.generate(400, tz=ZoneInfo(OLD_ZONE), seed=5, years=1)
+
+    assert made == [100, 100, 100, 100]
+    assert counts.kept_zone(db.session) == NEW_ZONE
+    assert stored() == recounted(ZoneInfo(NEW_ZONE))
+    assert sum(stored().values()) == result.published + 1
+
+
+def test_a_new_worker_of_a_host_still_on_the_old_zone_leaves_the_new_counts_alone(
+    make_app, make_article
+):
+    old_host = make_app(TIMEZONE=OLD_ZONE)
+    with old_host.app_context():
+        make_article(published_at=at_local(-2, 23, 50, OLD_ZONE))
+    old_host.test_client().get("/")  # its workers made the counts for their zone
+    new_host = make_app(TIMEZONE=NEW_ZONE)  # restarted later on the new zone
+    new_host.test_client().get("/")
+
+    # gunicorn replaces one of the old host's workers: forked from the same master, with
+    # the same settings, and nothing checked yet in this process.
+    old_host.extensions["blog.counts_zone"] = None
+    assert old_host.test_client().get("/").status_code == 200
+
+    with new_host.app_context():
+        assert counts.kept_zone(db.session) == NEW_ZONE
+        assert stored() == recounted(ZoneInfo(NEW_ZONE))
+    # A host started after that, on whichever zone, has the newest settings: its zone wins.
+    make_app(TIMEZONE=OLD_ZONE).test_client().get("/")
+    with new_host.app_context():
+        assert counts.kept_zone(db.session) == OLD_ZONE
+        assert stored() == recounted(ZoneInfo(OLD_ZONE))
+
+
 # Zones where a local day is not 24 hours or not there at all: Apia and Kiritimati skipped a
 # day, Santiago's clocks skip midnight, Lord Howe moves by half an hour; Kathmandu is +05:45.
 ODD_ZONES = {

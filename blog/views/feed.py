@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import NamedTuple
 
 from flask import Blueprint, current_app, render_template, url_for
@@ -23,7 +24,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 class Entry(NamedTuple):
     """One article as the feed template prints it (the template escapes every field)."""
 
-    id: str
+    id: str  # the address of the host the feed was read from: serve one canonical host
     url: str
     title: str
     summary: str
@@ -40,19 +41,22 @@ def atom() -> Response:
     """Answer the latest PER_PAGE visible articles as an Atom feed, newest first."""
     latest, version = articles.latest_whole(now(), current_app.config["PER_PAGE"])
     take_content_version(version)
+    # Instants, not their local labels: across a fall back, 01:30-04:00 comes before 01:10-05:00.
+    updated = max((_changed(article) for article in latest), default=now())
     entries = [_entry(article) for article in latest]
-    updated = max((entry.updated for entry in entries), default=iso_datetime(now()))
-    body = render_template("feed.xml", entries=entries, updated=updated)
+    body = render_template("feed.xml", entries=entries, updated=iso_datetime(updated))
     return Response(body, mimetype="application/atom+xml")
 
 
-def _entry(article: articles.WholeArticle) -> Entry:
+def _changed(article: articles.WholeArticle) -> datetime:
     # Edited or not, an entry is new no earlier than it was published (scheduled ones).
-    updated = max(article.updated_at, article.published_at)
+    return max(article.updated_at, article.published_at)
+
+
+def _entry(article: articles.WholeArticle) -> Entry:
+    published = iso_datetime(article.published_at)
     when = Markup('<p class="dates"><time datetime="{}">{}</time> {}</p>\n').format(
-        iso_datetime(article.published_at),
-        datetime_label(article.published_at),
-        hijri_label(article.published_at),
+        published, datetime_label(article.published_at), hijri_label(article.published_at)
     )
     return Entry(
         # The address by id alone: it stays the same when the slug changes.
@@ -62,8 +66,8 @@ def _entry(article: articles.WholeArticle) -> Entry:
         summary=_xml(article.summary),
         # The body was cleaned when saved; the dates line is escaped above.
         content=_xml(str(when) + article.body_html),
-        published=iso_datetime(article.published_at),
-        updated=iso_datetime(updated),
+        published=published,
+        updated=iso_datetime(_changed(article)),
         author_name=_xml(article.author_name),
         tags=[_xml(tag) for tag in article.tag_names],
     )
