@@ -22,6 +22,11 @@ ArticleFactory = Callable[..., Article]
 UserFactory = Callable[..., User]
 
 
+def desk_titles(html: str) -> list[str]:
+    """The titles of the desk's rows, in order (each row's heading links to its editor)."""
+    return re.findall(r'<h2 dir="auto"><a href="[^"]*">([^<]*)</a></h2>', html)
+
+
 def signed_in(app: Flask, username: str) -> FlaskClient:
     client = app.test_client()
     assert sign_in(client, username).status_code == 303
@@ -241,15 +246,15 @@ def test_authors_list_their_own_articles_and_editors_all(
     make_article(author=amina, title="Amina later", published_at=utcnow() + timedelta(days=1))
     make_article(author=amina, title="Amina binned", deleted_at=utcnow())
     own = signed_in(app, "amina").get("/admin/").get_data(as_text=True)
-    assert re.findall(r"Amina \w+|Bilal \w+", own) == ["Amina later", "Amina draft", "Amina one"]
+    assert desk_titles(own) == ["Amina later", "Amina draft", "Amina one"]
     for label in ("Scheduled", "Draft", "Published"):
         assert f'<span class="status">{label}</span>' in own
     everyone = signed_in(app, "eda").get("/admin/").get_data(as_text=True)
-    titles = re.findall(r"Amina \w+|Bilal \w+", everyone)
+    titles = desk_titles(everyone)
     assert titles == ["Amina later", "Amina draft", "Bilal one", "Amina one"]
     assert "by bilal" in everyone
     trash = signed_in(app, "amina").get("/admin/trash").get_data(as_text=True)
-    assert re.findall(r"Amina \w+", trash) == ["Amina binned"]
+    assert desk_titles(trash) == ["Amina binned"]
     assert "Restore" in trash
 
 
@@ -264,7 +269,7 @@ def test_the_list_pages_by_id_without_offsets(
     url: str | None = "/admin/"
     while url:
         html = client.get(url).get_data(as_text=True)
-        seen.append(re.findall(r"Piece \d", html))
+        seen.append(desk_titles(html))
         older = re.search(r'<a rel="next" href="([^"]+)"', html)
         url = older.group(1).replace("&amp;", "&") if older else None
     assert seen == [
@@ -276,7 +281,7 @@ def test_the_list_pages_by_id_without_offsets(
     newer = re.search(r'<a rel="prev" href="([^"]+)"', last)
     assert newer is not None
     back = client.get(newer.group(1).replace("&amp;", "&")).get_data(as_text=True)
-    assert re.findall(r"Piece \d", back) == ["Piece 3", "Piece 2", "Piece 1"]
+    assert desk_titles(back) == ["Piece 3", "Piece 2", "Piece 1"]
     to_start = client.get(f"/admin/?after={ids[3]}")
     assert to_start.status_code == 302
     for bad in ("abc", "-1", "0", "99999999999999999999", "2147483648", "١"):

@@ -395,7 +395,11 @@ def test_scheduled_article_is_invisible_to_visitors(
         expect(item.locator("time")).to_have_text(due_label)
         expect(item.locator("time")).to_have_attribute("datetime", dates.iso_local(due, TZ))
         expect(item.locator("span.hijri-date")).to_have_text(dates.hijri_label(tomorrow, HIJRI))
-        view = item.get_by_role("link", name="View").get_attribute("href") or ""
+        # Each row's actions name the article to a screen reader, not only "Delete".
+        expect(author.get_by_role("button", name=f"Delete: {title}", exact=True)).to_have_count(1)
+        expect(item.get_by_role("link", name=f"Edit: {title}", exact=True)).to_have_count(1)
+        view = item.get_by_role("link", name=f"View: {title}", exact=True).get_attribute("href")
+        view = view or ""
         assert re.fullmatch(rf"/article/{article_id}/[a-z0-9-]+", view), view
         # Its author may look at it on the site.
         response = author.goto(server.url + view)
