@@ -34,7 +34,6 @@ DEFAULTS: dict[str, Any] = {
     "SEND_FILE_MAX_AGE_DEFAULT": 0,
 }
 
-# Keys whose values are not strings when given through the environment.
 # Settings that may be 0 (no proxy, no day strip, nothing kept) but never below it.
 _NOT_NEGATIVE = (
     "MASTHEAD_DAYS",
@@ -43,6 +42,7 @@ _NOT_NEGATIVE = (
     "CACHE_THRESHOLD",
     "SHARED_CACHE_SECONDS",
 )
+# Keys whose values are not strings when given through the environment.
 _INT_KEYS = ("HIJRI_OFFSET_DAYS", "PER_PAGE", *_NOT_NEGATIVE)
 
 

@@ -86,9 +86,9 @@ def generate(count: int, *, tz: ZoneInfo, seed: int | None = None, years: int = 
     """Add count synthetic articles published over the last `years` years up to now."""
     counts.ensure_built(db.session, tz)
     # The days go to the zone the site keeps its counts in, whatever this shell's zone.
-    tz = counts.counted_zone(db.session)
+    kept = counts.counted_zone(db.session)
     seed = secrets.randbelow(2**32) if seed is None else seed
-    builder = _Builder(random.Random(seed), tz, years, count, _ensure_authors(), _ensure_tags())
+    builder = _Builder(random.Random(seed), kept, years, count, _ensure_authors(), _ensure_tags())
     db.session.commit()
     published = tagged = done = 0
     with db.engine.connect() as connection, _bulk_writer(connection) as writer:
@@ -103,7 +103,7 @@ def generate(count: int, *, tz: ZoneInfo, seed: int | None = None, years: int = 
                 writer.insert(rows, links)
                 counts.bump_version(session)  # the version before the counts: see _hold_counts
                 zone = counts.counted_zone(session)
-                if zone.key != tz.key:  # a site on another TIMEZONE rebuilt them meanwhile
+                if zone.key != kept.key:  # a site on another TIMEZONE rebuilt them meanwhile
                     instants = (row[_PUBLISHED] for row in rows if row[_STATUS] == "published")
                     days = counts.live_days(instants, zone)
                 counts.add_days(session, days)
