@@ -210,7 +210,7 @@ def ensure_zone(session: Session, tz: ZoneInfo, started: int | None = None) -> b
 
 
 def _should_rebuild(session: Session, tz: ZoneInfo, started: int | None) -> bool:
-    state = session.get(SiteState, COUNTS_ZONE, populate_existing=True)
+    state = _zone_state(session)
     if state is None:
         return True
     return state.text != tz.key and (started is None or state.number < started)
@@ -218,8 +218,13 @@ def _should_rebuild(session: Session, tz: ZoneInfo, started: int | None) -> bool
 
 def kept_zone(session: Session) -> str | None:
     """Return the zone the counts were last built for (None: never built)."""
-    state = session.get(SiteState, COUNTS_ZONE, populate_existing=True)
+    state = _zone_state(session)
     return None if state is None else state.text
+
+
+def _zone_state(session: Session) -> SiteState | None:
+    """The counts' zone (text) and when it was set (number, microseconds), read afresh."""
+    return session.get(SiteState, COUNTS_ZONE, populate_existing=True)
 
 
 def ensure_built(session: Session, tz: ZoneInfo) -> None:
