@@ -293,6 +293,16 @@ class WholeArticle(NamedTuple):
     author_name: str
     tag_names: list[str]
 
+    @property
+    def last_change(self) -> datetime:
+        return last_change(self.published_at, self.updated_at)
+
+
+def last_change(published_at: datetime, updated_at: datetime) -> datetime:
+    """When an article last changed for readers: edited, or published if that came later
+    (a scheduled article comes due after its last edit)."""
+    return max(published_at, updated_at)
+
 
 def latest_whole(now: datetime, limit: int) -> tuple[list[WholeArticle], int | None]:
     """Return the latest `limit` visible articles, newest first, and the content version."""

@@ -182,14 +182,16 @@ _MARKDOWN.core.ruler.push("table_align_attribute", _table_align_to_attribute)
 def without_controls(value: Any) -> Any:
     """Drop control characters from text, but tabs and line breaks; other values pass.
 
-    Every way in (the forms, import, the CLI) reads text through this. PostgreSQL refuses
-    NUL in text, and the rest (an escape character pasted with a title, say) are not
-    allowed in HTML and no author means to type them.
+    Every way in (the forms, import, the CLI) reads text through this, and the feed reads
+    what is stored through it once more (a row stored before, or by hand). PostgreSQL
+    refuses NUL in text, and the rest (an escape character pasted with a title, say), like
+    U+FFFE and U+FFFF, which are no characters at all, are allowed in neither HTML nor XML,
+    and no author means to type them.
     """
     return value.translate(_CONTROLS) if isinstance(value, str) else value
 
 
-_CONTROLS = dict.fromkeys(c for c in [*range(0x20), 0x7F] if chr(c) not in "\t\n\r")
+_CONTROLS = dict.fromkeys(c for c in [*range(0x20), 0x7F, 0xFFFE, 0xFFFF] if chr(c) not in "\t\n\r")
 
 
 def shows_nothing(text: str) -> bool:

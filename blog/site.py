@@ -329,6 +329,11 @@ def article_path(article_id: int, slug: str, root: str | None = None) -> str:
     return f"{root}/article/{article_id}/{slug}"
 
 
+def article_url(article_id: int, slug: str) -> str:
+    """Return an article's full address, on the host and scheme the request came by."""
+    return request.host_url.rstrip("/") + article_path(article_id, slug)
+
+
 def archive_path(year: int, month: int | None = None, day: int | None = None) -> str:
     """Return the path of a year's, a month's or a day's archive without url_for.
 

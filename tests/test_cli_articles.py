@@ -160,7 +160,7 @@ def test_control_characters_are_dropped_as_the_forms_drop_them(runner: FlaskCliR
             line(
                 2,
                 external_id="ext\u0000-2",
-                title="Ti\u0000t\u001ble",
+                title="Ti\u0000t\u001bl\uffffe",
                 author="rep\u0000orter",
                 tags=["Ta\u0000g", "\u0000"],
                 summary="Sum\u0000mary",

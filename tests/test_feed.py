@@ -98,9 +98,10 @@ def test_titles_and_bodies_reach_readers_as_text_and_cleaned_html(client, make_a
 
 def test_a_control_character_in_a_stored_title_leaves_the_feed_readable(client, make_article):
     # Stored before titles were checked, or written to the database by hand.
-    make_article(title="Bell\x07 and form feed\x0c", summary="Tab\tstays")
+    make_article(title="Bell\x07 and form feed\x0c", summary="Tab\tstays", body="No\uffffcharacter")
     (entry,) = entries(client.get("/feed.xml").data)
     assert text(entry, "title") == "Bell and form feed"
+    assert "<p>Nocharacter</p>" in text(entry, "content")
     assert text(entry, "summary") == "Tab\tstays"
 
 

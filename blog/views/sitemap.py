@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from .. import articles, dates
 from ..pagecache import cached_page
-from ..site import article_path, iso_datetime, now, zone
+from ..site import article_url, iso_datetime, now, zone
 from .archive import DAY, MONTH, YEAR, date_or_404
 
 bp = Blueprint("sitemap", __name__)
@@ -51,9 +51,8 @@ def index() -> Response:
 def day(year: int, month: int, day: int) -> Response:
     """List the addresses of the articles published on a local day, with their last change."""
     start, end = dates.day_bounds(date_or_404(year, month, day), zone())
-    host = request.host_url.rstrip("/")
     urls = [
-        (host + article_path(article_id, slug), iso_datetime(max(published_at, updated_at)))
-        for article_id, slug, published_at, updated_at in articles.addresses(start, end, now())
+        (article_url(article_id, slug), iso_datetime(articles.last_change(published, updated)))
+        for article_id, slug, published, updated in articles.addresses(start, end, now())
     ]
     return Response(render_template("sitemap/day.xml", urls=urls), mimetype=XML)
