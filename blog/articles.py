@@ -181,6 +181,7 @@ class Reading:
     body_html: str
     status: str
     published_at: datetime | None
+    updated_at: datetime
     deleted_at: datetime | None
     author_id: int
     author_name: str
@@ -230,6 +231,7 @@ _READING = engines.PlainSelect(
         Article.body_html,
         Article.status,
         Article.published_at,
+        Article.updated_at,
         Article.deleted_at,
         Article.author_id,
         User.username,

@@ -6,6 +6,7 @@ dates.py with the site's zone and calendar.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
@@ -327,6 +328,18 @@ def article_path(article_id: int, slug: str, root: str | None = None) -> str:
     if not _PLAIN_SLUG.fullmatch(slug):
         slug = quote(slug, safe=_PATH_SAFE)
     return f"{root}/article/{article_id}/{slug}"
+
+
+def script_json(data: Any) -> Markup:
+    """Write data as JSON that may stand inside a <script> element: ASCII, and no <, >, &
+    or ' that could end the element or start markup, whatever the values hold."""
+    text = json.dumps(data, separators=(",", ":"))  # ensure_ascii: non-ASCII as \u escapes
+    for character, code in _JSON_IN_HTML:
+        text = text.replace(character, code)
+    return Markup(text)
+
+
+_JSON_IN_HTML = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"))
 
 
 def article_url(article_id: int, slug: str) -> str:

@@ -86,6 +86,13 @@ def canonical(client: FlaskClient, article_id: int) -> TestResponse:
 def test_the_judge_can_fail() -> None:
     assert executable_parts('<p><img src=x onerror="alert(1)"></p>')
     assert executable_parts("<script>alert(1)</script>")
+    # A JSON-LD data block is never run, unless a value ended it early or it names a source.
+    assert not executable_parts('<script type="application/ld+json">{"a": "<\\/b"}</script>')
+    assert executable_parts(
+        '<script type="application/ld+json">{"a": "</script><script>alert(1)</script>"}'
+    )
+    assert executable_parts('<script type="application/ld+json" src="/x.js"></script>')
+    assert executable_parts('<script type="text/javascript">alert(1)</script>')
 
 
 def test_every_vector_as_a_body_is_inert_on_every_page(setup: tuple[Flask, FlaskClient]) -> None:

@@ -6,6 +6,7 @@ parsing code with bleach, which is what produces the HTML under test.
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 
@@ -184,6 +185,7 @@ _ALWAYS_EXECUTABLE = frozenset(
     {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "portal"}
 )
 _FOREIGN = frozenset({"svg", "math"})
+_DATA_BLOCK = "application/ld+json"  # a <script> of this type only, browsers never run
 _URL_ATTRIBUTES = frozenset(
     {
         "href", "src", "action", "formaction", "data", "xlink:href", "background", "poster",
@@ -242,6 +244,7 @@ class _Judge(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.found: list[str] = []
         self._in_style = False
+        self._json: str | None = None  # the text of the data block being read
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._check_element(tag, attrs)
@@ -253,14 +256,25 @@ class _Judge(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "style":
             self._in_style = False
+        elif tag == "script" and self._json is not None:
+            # Cut short by a "</script>" inside a value, the block is no longer JSON.
+            try:
+                json.loads(self._json)
+            except ValueError:
+                self.found.append(f"<script> data cut short: {self._json[-60:]!r}")
+            self._json = None
 
     def handle_data(self, data: str) -> None:
+        if self._json is not None:
+            self._json += data
         if self._in_style and _css_is_dangerous(data, _BAD_STYLE_SHEET):
             self.found.append(f"<style>{data[:60]}")
 
     def _check_element(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
-        if tag in _ALWAYS_EXECUTABLE or tag in _FOREIGN:
+        if tag == "script" and values.get("type") == _DATA_BLOCK and len(values) == 1:
+            self._json = ""  # a data block: never run, but it must stay whole JSON
+        elif tag in _ALWAYS_EXECUTABLE or tag in _FOREIGN:
             self.found.append(f"<{tag}>")
         elif tag == "link" and not _link_is_harmless(values):
             self.found.append(f"<link {values}>")
@@ -296,15 +310,16 @@ def _link_is_harmless(attrs: dict[str, str]) -> bool:
 def executable_parts(html: str) -> list[str]:
     """Return every executable construct found in an HTML page (empty when safe).
 
-    Meant for whole pages as well as fragments. Flagged: any <script> (pages must not use
-    one, not even from /static), iframe/frame/object/embed/applet/base/portal, <svg> and
-    <math>, <meta http-equiv> other than content-type, content-language, x-ua-compatible or
-    content-security-policy, <link> unless every rel is one of stylesheet/icon (href must be
-    a site path like "/static/...") or alternate/next/prev/canonical (site path or http(s)),
-    on* attributes, srcdoc, style attributes with expression/url(/javascript/behavior/
-    binding or any CSS escape, <style> text with @import/expression/javascript/behavior/
-    binding, URL attributes whose value starts with javascript:, vbscript:, livescript: or
-    data: once whitespace and control characters are removed, and form actions or
+    Meant for whole pages as well as fragments. Flagged: any <script> but a JSON-LD data
+    block whose text is whole JSON (pages must not run one, not even from /static),
+    iframe/frame/object/embed/applet/base/portal, <svg> and <math>, <meta http-equiv>
+    other than content-type, content-language, x-ua-compatible or content-security-policy,
+    <link> unless every rel is one of stylesheet/icon (href must be a site path like
+    "/static/...") or alternate/next/prev/canonical (site path or http(s)), on* attributes,
+    srcdoc, style attributes with expression/url(/javascript/behavior/binding or any CSS
+    escape, <style> text with @import/expression/javascript/behavior/binding, URL
+    attributes whose value starts with javascript:, vbscript:, livescript: or data: once
+    whitespace and control characters are removed, and form actions or
     formactions that leave the site.
     """
     judge = _Judge()

@@ -1,4 +1,5 @@
-"""Sitemaps and robots.txt for crawlers: one sitemap per local day with articles.
+"""What crawlers and browsers ask for by name at the root: robots.txt, the sitemaps (one per
+local day with articles) and the favicon.
 
 A day's sitemap holds its few hundred articles at most, well under the 50,000 addresses
 a sitemap may list, and ten years of days are 3,650 entries of the index, of 50,000 too.
@@ -6,11 +7,11 @@ a sitemap may list, and ten years of days are 3,650 entries of the index, of 50,
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from .. import articles, dates
-from ..pagecache import cached_page
+from ..pagecache import cached_page, static_url
 from ..site import article_url, iso_datetime, now, zone
 from .archive import DAY, MONTH, YEAR, date_or_404
 
@@ -31,6 +32,14 @@ def robots() -> Response:
         f"Sitemap: {url_for('sitemap.index', _external=True)}",
     ]
     return Response("\n".join(lines) + "\n", mimetype="text/plain")
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Send what asks for the icon by its old address (feed readers, crawlers) to the SVG."""
+    response = redirect(static_url("favicon.svg"))
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @bp.get("/sitemap.xml")
