@@ -10,6 +10,11 @@ from flask import Flask
 
 from . import dates
 
+
+class SettingsError(RuntimeError):
+    """A setting the site cannot run with; the message names it and what it takes."""
+
+
 DEFAULTS: dict[str, Any] = {
     "SITE_NAME": "Hijri Blog",
     "TIMEZONE": "UTC",
@@ -92,7 +97,7 @@ def _normalise(app: Flask) -> None:
     if not isinstance(links, dict) or not all(
         isinstance(name, str) and isinstance(url, str) for name, url in links.items()
     ):
-        raise RuntimeError(
+        raise SettingsError(
             'SOCIAL_LINKS must map names to addresses, e.g. {"Facebook": "https://..."}.'
         )
     config["SOCIAL_LINKS"] = links
@@ -107,24 +112,24 @@ def _whole_number(key: str, value: Any) -> int:
             return int(value)
         except ValueError:
             pass
-    raise RuntimeError(f"{key} must be a whole number, got {value!r}.")
+    raise SettingsError(f"{key} must be a whole number, got {value!r}.")
 
 
 def _check(app: Flask) -> None:
     config = app.config
     if not config.get("SECRET_KEY") and not (app.debug or config.get("TESTING")):
-        raise RuntimeError(
+        raise SettingsError(
             "SECRET_KEY is not set. Put SECRET_KEY = '...' in instance/config.py "
             "or set BLOG_SECRET_KEY in the environment."
         )
     try:
         dates.site_zone(config["TIMEZONE"])
     except ValueError as error:
-        raise RuntimeError(f"TIMEZONE: {error}.") from None
+        raise SettingsError(f"TIMEZONE: {error}.") from None
     if not -2 <= config["HIJRI_OFFSET_DAYS"] <= 2:
-        raise RuntimeError("HIJRI_OFFSET_DAYS must be between -2 and 2.")
+        raise SettingsError("HIJRI_OFFSET_DAYS must be between -2 and 2.")
     if config["PER_PAGE"] < 1:
-        raise RuntimeError("PER_PAGE must be at least 1.")
+        raise SettingsError("PER_PAGE must be at least 1.")
     for key in _NOT_NEGATIVE:
         if config[key] < 0:
-            raise RuntimeError(f"{key} must be 0 or more, got {config[key]}.")
+            raise SettingsError(f"{key} must be 0 or more, got {config[key]}.")

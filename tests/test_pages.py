@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
@@ -18,6 +19,8 @@ from blog.extensions import db
 from blog.models import Article, Tag
 from blog.site import archive_path, article_path
 from blog.site import teasers as teasers_of
+
+from servers import REPO_ROOT, server_env, venv_bin
 
 TEASER_LINK = re.compile(r'<article class="teaser">\s*<h2[^>]*><a href="([^"]+)">([^<]+)</a>')
 REL = re.compile(r'<a rel="(next|prev)" href="([^"]+)"')
@@ -429,6 +432,35 @@ def test_a_bad_setting_stops_the_app_saying_which(monkeypatch, tmp_path, name, v
     monkeypatch.setenv(f"BLOG_{name}", value)
     with pytest.raises(RuntimeError, match=re.escape(message)):
         create_app()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["flask", "users", "list"],
+        ["gunicorn", "wsgi:app", "-c", "gunicorn.conf.py", "--bind", "127.0.0.1:0"],
+    ],
+)
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"BLOG_SECRET_KEY": ""}, "Error: SECRET_KEY is not set."),
+        ({"BLOG_TIMEZONE": "Mars/Base"}, "Error: TIMEZONE: unknown time zone 'Mars/Base'"),
+    ],
+)
+def test_the_commands_name_a_bad_setting_without_a_traceback(tmp_path, command, setting, message):
+    env = server_env(f"sqlite:///{tmp_path / 'blog.sqlite3'}", tmp_path) | setting
+    result = subprocess.run(
+        [str(venv_bin(command[0])), *command[1:]],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
 
 
 @pytest.mark.parametrize(
