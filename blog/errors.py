@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, render_template, request
+from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from .extensions import db
@@ -17,14 +18,16 @@ def init_app(app: Flask) -> None:
 
 def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
     """Render an HTTP error with the site's page for it."""
-    if error.code is None or error.code < 400:
+    if error.code is None or error.code < 400 or not _links_can_be_built():
         return error
     template = "errors/404.html" if error.code == 404 else "errors/error.html"
     return _error_page(error, template)
 
 
-def _too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
+def _too_large(error: RequestEntityTooLarge) -> tuple[str, int] | RequestEntityTooLarge:
     # Usually an author's long article: say how much fits, and how not to lose the text.
+    if not _links_can_be_built():
+        return error
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     return _error_page(
         error,
@@ -59,7 +62,18 @@ def _size_label(size: int) -> str:
     return f"{size} bytes"
 
 
-def _server_error(error: InternalServerError) -> tuple[str, int]:
+def _server_error(error: InternalServerError) -> tuple[str, int] | InternalServerError:
     # The database may be why we are here: leave the session usable, show no masthead.
     db.session.rollback()
+    if not _links_can_be_built():
+        return error
     return render_template("errors/500.html"), 500
+
+
+def _links_can_be_built() -> bool:
+    """Tell whether url_for works for this request, as every page of the site's needs.
+
+    It does not when werkzeug refused the request's Host header (a name with a label over
+    63 characters, or an empty one): the error then goes out as werkzeug's plain page.
+    """
+    return request_ctx.url_adapter is not None

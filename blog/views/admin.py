@@ -34,6 +34,9 @@ FORM_EXPIRED = (
     "This form had expired: it was open a long time, the browser lost the site's cookie,"
     " or the site's secret key changed since it was opened."
 )
+FORM_UNREADABLE = (
+    "The form's text could not be read: it was not sent as UTF-8, as browsers send it."
+)
 
 
 @bp.before_request
@@ -55,6 +58,16 @@ def _require_sign_in() -> Response | tuple[str, int] | None:
     return None
 
 
+def _unreadable() -> bool:
+    """Tell whether a form came with a body of which werkzeug could read no field.
+
+    Werkzeug drops every field of a form whose bytes are not UTF-8, the token too; only a
+    hand-made request sends one, and it was refused as if it had expired.
+    """
+    form_body = request.mimetype == "application/x-www-form-urlencoded"
+    return form_body and bool(request.content_length) and not request.form
+
+
 def _page_sent_from() -> str | None:
     """Return the path of this site's page a form was sent from, from its Referer."""
     referrer = urlsplit(request.referrer or "")
@@ -71,6 +84,8 @@ def _form_refused(error: CSRFError) -> tuple[str, int] | CSRFError:
     if "referrer" in reason.lower():
         # Not an old form: HTTPS without a Referer, or a proxy the site does not see through.
         said = f"The site could not tell that this form came from one of its own pages: {reason}"
+    elif _unreadable():
+        said = FORM_UNREADABLE
     else:
         said = FORM_EXPIRED
     if request.endpoint in ARTICLE_FORMS:
