@@ -29,8 +29,9 @@ _INPUT_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?
 # hijridate's supported range, as Gregorian days and as Hijri (year, month).
 HIJRI_FIRST: date = date(1924, 8, 1)
 HIJRI_LAST: date = date(2077, 11, 16)
-_FIRST_MONTH = (1343, 1)
-_LAST_MONTH = (1500, 12)
+HIJRI_FIRST_YEAR, HIJRI_LAST_YEAR = 1343, 1500
+_FIRST_MONTH = (HIJRI_FIRST_YEAR, 1)
+_LAST_MONTH = (HIJRI_LAST_YEAR, 12)
 MAX_OFFSET_DAYS = 2
 MAX_START_SHIFT_DAYS = 2
 

@@ -31,7 +31,6 @@ from wtforms.validators import (
     EqualTo,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     ValidationError,
 )
@@ -115,6 +114,18 @@ def _tags_fit(form: FlaskForm, field: StringField) -> None:
             f"Keep each tag to {publishing.MAX_TAG_NAME} characters or fewer: "
             f"“{publishing.shorten(error.name)}” has {len(error.name)}."
         ) from None
+
+
+def _whole_number_range(
+    low: int, high: int, message: str
+) -> Callable[[FlaskForm, IntegerField], None]:
+    """Refuse a whole number outside [low, high] or a field that holds none."""
+
+    def check(form: FlaskForm, field: IntegerField) -> None:
+        if field.data is None or not low <= field.data <= high:
+            raise ValidationError(message)
+
+    return check
 
 
 class LoginForm(Form):
@@ -280,7 +291,12 @@ class HijriMonthStartForm(Form):
         "Hijri year",
         validators=[
             InputRequired("Enter the Hijri year."),
-            NumberRange(min=1343, max=1500, message="Enter a Hijri year from 1343 to 1500."),
+            # Not NumberRange: it turns the year into a float, which 400 digits overflow.
+            _whole_number_range(
+                dates.HIJRI_FIRST_YEAR,
+                dates.HIJRI_LAST_YEAR,
+                f"Enter a Hijri year from {dates.HIJRI_FIRST_YEAR} to {dates.HIJRI_LAST_YEAR}.",
+            ),
         ],
     )
     month = SelectField("Hijri month", choices=HIJRI_MONTH_CHOICES, coerce=int)

@@ -98,6 +98,9 @@ def test_bad_overrides_are_refused_with_the_input_kept(
         ({"year": "1445", "month": "9", "starts_on": "2024-03-16"}, "at most 2 days"),
         ({"year": "1200", "month": "9", "starts_on": "2024-03-11"}, "from 1343 to 1500"),
         ({"year": "x", "month": "9", "starts_on": "2024-03-11"}, "Hijri year"),
+        # Too large for a float (NumberRange's comparison), and for int() itself.
+        ({"year": "9" * 309, "month": "9", "starts_on": "2024-03-11"}, "from 1343 to 1500"),
+        ({"year": "9" * 5000, "month": "9", "starts_on": "2024-03-11"}, "from 1343 to 1500"),
         ({"year": "1445", "month": "13", "starts_on": "2024-03-11"}, "choice"),
         ({"year": "1445", "month": "9", "starts_on": "2024-02-30"}, "date"),
         ({"year": "1445", "month": "9", "starts_on": ""}, "Enter the Gregorian date"),
@@ -108,6 +111,7 @@ def test_bad_overrides_are_refused_with_the_input_kept(
         html = response.get_data(as_text=True)
         assert message in html, (data, message)
         assert 'value="kept note"' in html
+        assert f'value="{data["year"]}"' in html
     assert stored() == []
 
 
