@@ -87,6 +87,8 @@ def parse_line(text: str, default_author: str = DEFAULT_AUTHOR) -> Record:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(f"not valid JSON ({error.msg} at column {error.colno})") from None
+    except RecursionError:
+        raise ValueError("not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     # PostgreSQL refuses NUL in text; the forms drop it and other controls, and so does import.

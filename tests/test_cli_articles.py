@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import resource
+import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +20,8 @@ from blog import content, counts, transfer
 from blog.dates import local_date, utcnow
 from blog.extensions import db
 from blog.models import Article, DayCount, Tag, User, article_tags
+
+from servers import REPO_ROOT, server_env, venv_bin
 
 ZONE = "America/New_York"
 
@@ -109,13 +113,14 @@ def test_bad_lines_are_reported_by_number_and_skipped(runner: FlaskCliRunner) ->
         10: json.dumps(line(10, title="x" * 301)),
         11: json.dumps(line(11, tags="one,two")),
         12: json.dumps(line(12, author="user@x")),
+        13: '{"a": ' * 100_000 + "1" + "}" * 100_000,  # past the decoder's recursion limit
     }
-    lines = [bad.get(n) or json.dumps(line(n)) for n in range(1, 14)]
+    lines = [bad.get(n) or json.dumps(line(n)) for n in range(1, 15)]
     result = import_text(runner, "\n".join(lines) + "\n\n")
     assert result.exit_code == 1
-    assert "2 created, 0 updated, 11 skipped" in result.stdout
+    assert "2 created, 0 updated, 12 skipped" in result.stdout
     errors = result.stderr.splitlines()
-    assert [e.split(":")[0] for e in errors] == [f"line {n}" for n in range(2, 13)]
+    assert [e.split(":")[0] for e in errors] == [f"line {n}" for n in range(2, 14)]
     assert "not valid JSON" in errors[0] and "not a JSON object" in errors[1]
     assert "missing title" in errors[2] and "no body" in errors[3]
     assert "missing published_at" in errors[4] and "status must be" in errors[5]
@@ -123,6 +128,7 @@ def test_bad_lines_are_reported_by_number_and_skipped(runner: FlaskCliRunner) ->
     assert "has no UTC offset" in errors[7] and "+03:00" in errors[7]
     assert "longer than 300" in errors[8] and "tags must be a list" in errors[9]
     assert "author 'user@x' is not a user name the site takes: Use letters" in errors[10]
+    assert errors[11] == "line 13: not valid JSON (nested too deeply); skipped"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Article)) == 2
     assert_day_counts_exact(ZONE)
 
@@ -454,7 +460,10 @@ def test_export_names_articles_at_the_given_address(runner: FlaskCliRunner, tmp_
         assert result.exit_code == 0, result.output
         (record,) = [json.loads(text) for text in path.read_text(encoding="utf-8").splitlines()]
         assert record["url"] == f"https://news.example/blog/article/{record['id']}/hello"
-    bad_addresses = ("news.example", "ftp://news.example", "https://", "https://n.example:99999")
+    bad_addresses = (
+        *("news.example", "ftp://news.example", "https://", "https://n.example:99999"),
+        "http://[::1",  # refused by urlsplit itself
+    )
     for bad in (*bad_addresses, "https://n.example/?x=1", "https://n.example/#a"):
         result = runner.invoke(args=["articles", "export", str(path), "--base-url", bad])
         assert result.exit_code == 2 and "is not a web address" in result.output
@@ -513,6 +522,27 @@ def test_generate_appends_with_unique_slugs_and_the_same_seed(runner: FlaskCliRu
 def test_generate_refuses_a_count_below_one(runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["articles", "generate", "--count", "0"])
     assert result.exit_code == 2 and "--count" in result.output
+
+
+def test_generate_refuses_a_count_past_its_maximum(app: Flask, tmp_path: Path) -> None:
+    # Such a count filled the machine's memory with publication times before writing a row.
+    # In a child with 2 GiB of address space, so that if it came back it fails, not the box.
+    def little_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    result = subprocess.run(
+        [str(venv_bin("flask")), "articles", "generate", "--count", "9" * 30],
+        cwd=REPO_ROOT,
+        env=server_env(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path),
+        preexec_fn=little_memory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "--count" in result.stderr and "1<=x<=10000000" in result.stderr
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Article)) == 0
 
 
 def test_recount_repairs_drifted_day_counts(app, runner, make_article):

@@ -89,6 +89,12 @@ def test_bad_overrides_are_refused(runner: FlaskCliRunner) -> None:
     assert bad_date.exit_code == 2 and "YYYY-MM-DD" in bad_date.output
     missing = runner.invoke(args=["hijri", "clear-month-start", "1437", "10"])
     assert missing.exit_code == 1 and "no override for Shawwal 1437" in missing.output
+    # Past the year column's integers: none can be stored, and the query is not made.
+    huge = "9" * 20
+    for args in (["set-month-start", huge, "1", "2016-07-05"], ["clear-month-start", huge, "1"]):
+        result = runner.invoke(args=["hijri", *args])
+        assert result.exit_code == 1 and result.exception.__class__ is SystemExit, result.output
+    assert f"no override for Muharram {huge}" in result.output
     assert db.session.scalars(sa.select(HijriMonthStart)).all() == []
 
 

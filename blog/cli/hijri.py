@@ -90,6 +90,10 @@ def clear_month_start(year: int, month: int) -> None:
 
 
 def _override(year: int, month: int) -> HijriMonthStart | None:
+    if dates.umm_al_qura_month_start(year, month) is None:
+        # Outside the calendar: set-month-start refuses these months, so none is stored, and
+        # a year past the column's integers would fail the query.
+        return None
     stmt = sa.select(HijriMonthStart).where(
         HijriMonthStart.year == year, HijriMonthStart.month == month
     )
