@@ -113,6 +113,30 @@ BENCH_EXTRA = """
 """
 
 
+def site_config(
+    *,
+    cache: str | Path,
+    upstream: str,
+    listen: str,
+    server_name: str,
+    static: str | Path = ROOT / "static",
+    extra: str = "",
+) -> str:
+    """Render the documented site configuration for one cache folder, upstream and address.
+
+    `extra` goes inside the server block, before `location /`: the bench's static page, or
+    whatever a test needs beside the site without changing what the site does.
+    """
+    return SITE.format(
+        cache=cache,
+        upstream=upstream,
+        listen=listen,
+        server_name=server_name,
+        static=static,
+        extra=extra,
+    )
+
+
 def main(args: argparse.Namespace) -> int:
     """Measure home through the nginx micro-cache, a same-size static file, and gunicorn."""
     backend, size = args.backends[0], args.sizes[0]
@@ -172,14 +196,12 @@ def _nginx(upstream_port: int, page_bytes: int) -> Process:
         (PREFIX / folder).chmod(0o777)
     (PREFIX / "html" / "bench-static.html").write_text(page_of_size(page_bytes))
     port = free_port()
-    extra = BENCH_EXTRA.format(root=PREFIX / "html")
-    site = SITE.format(
+    site = site_config(
         cache=PREFIX / "cache",
         upstream=f"127.0.0.1:{upstream_port}",
         listen=f"127.0.0.1:{port}",
         server_name="localhost",
-        static=ROOT / "static",
-        extra=extra,
+        extra=BENCH_EXTRA.format(root=PREFIX / "html"),
     )
     (PREFIX / "site.conf").write_text(site)
     (PREFIX / "nginx.conf").write_text(MAIN.format(prefix=PREFIX))
@@ -200,13 +222,12 @@ def _check_cached(base_url: str) -> None:
 
 def _write_example() -> None:
     EXAMPLE.write_text(
-        SITE.format(
+        site_config(
             cache="/var/cache/nginx/blog",
             upstream="127.0.0.1:8000",
             listen="80",
             server_name="blog.example.org",
             static="/srv/blog/static",
-            extra="",
         )
     )
 

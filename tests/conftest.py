@@ -33,6 +33,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+NGINX = "/usr/sbin/nginx"
 PASSWORD = "correct horse battery"
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 # For tests about one database only; PostgreSQL's is empty (skipped) when no server is given.
@@ -49,6 +50,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("BLOG_REQUIRE_ALL_TESTS is set but BLOG_TEST_REDIS_URL is not")
     if REQUIRE_ALL and not Path(CHROMIUM).exists():
         raise pytest.UsageError(f"BLOG_REQUIRE_ALL_TESTS is set but {CHROMIUM} is missing")
+    if REQUIRE_ALL and not Path(NGINX).exists():
+        raise pytest.UsageError(f"BLOG_REQUIRE_ALL_TESTS is set but {NGINX} is missing")
 
 
 def pg_url() -> str:
