@@ -344,7 +344,16 @@ _JSON_IN_HTML = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\
 
 def article_url(article_id: int, slug: str) -> str:
     """Return an article's full address, on the host and scheme the request came by."""
-    return request.host_url.rstrip("/") + article_path(article_id, slug)
+    return origin() + article_path(article_id, slug)
+
+
+def origin() -> str:
+    """Return the scheme and host the request came by, as url_for(_external=True) writes them.
+
+    Not request.host_url: it turns the host into an IRI (punycode back into Unicode), and
+    doing so took about 20 µs of an article page.
+    """
+    return f"{request.scheme}://{request.host.lower()}"
 
 
 def archive_path(year: int, month: int | None = None, day: int | None = None) -> str:

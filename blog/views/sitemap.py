@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from .. import articles, dates
 from ..pagecache import cached_page, static_url
-from ..site import article_url, iso_datetime, now, zone
+from ..site import article_url, iso_datetime, now, origin, zone
 from .archive import DAY, MONTH, YEAR, date_or_404
 
 bp = Blueprint("sitemap", __name__)
@@ -49,7 +49,7 @@ def index() -> Response:
     today = dates.local_today(zone(), now())
     days = articles.days_with_articles(today)
     # Ten years of days are 3,650 addresses: made from the route's pattern, not url_for.
-    base = request.host_url.rstrip("/") + request.script_root
+    base = origin() + request.script_root
     sitemaps = [f"{base}/sitemap-{day:%Y-%m-%d}.xml" for day in days]
     return Response(render_template("sitemap/index.xml", sitemaps=sitemaps), mimetype=XML)
 
