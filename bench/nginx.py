@@ -74,6 +74,10 @@ server {{
         proxy_cache_key $scheme$host$request_uri;
         proxy_cache_bypass $blog_signed_in;
         proxy_no_cache $blog_signed_in;
+        # Anonymous pages depend on no cookie but those two, which bypass the cache: kept
+        # by the app's "Vary: Cookie", one copy per Cookie header would be made for every
+        # reader with any other cookie (a theme, a consent banner's) and serve few others.
+        proxy_ignore_headers Vary;
         # Expired entries are revalidated with If-None-Match (a 304 from the app), one
         # request at a time, while the others get the stale copy: no stampede on expiry.
         proxy_cache_revalidate on;

@@ -315,6 +315,20 @@ def test_a_second_anonymous_visit_is_served_by_nginx_with_the_apps_validator(fro
     assert front.get("/").headers["ETag"] == etag
 
 
+def test_readers_with_cookies_of_their_own_share_the_copy(front: Front) -> None:
+    # A page depends on no cookie but the session and remember cookies, which bypass nginx.
+    path = articles_on_home(front)[-3]  # listed, and read by no other test
+    first = front.get(path, headers={"Cookie": "theme=dark"})
+    assert first.status_code == 200
+    assert "Cookie" in first.headers["Vary"]  # browsers still keep a copy per cookie
+
+    for cookie in ("consent=yes", "theme=light; consent=no", None):
+        headers = {"Cookie": cookie} if cookie else {}
+        again = front.get(path, headers=headers)
+        assert front.cache_status(again) in FROM_THE_COPY, cookie
+        assert again.content == first.content
+
+
 def test_each_visitor_of_the_sign_in_page_gets_their_own_token_and_cookie(front: Front) -> None:
     first, second = (front.get("/auth/login", requests.Session()) for _ in range(2))
     assert first.status_code == second.status_code == 200
