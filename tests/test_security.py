@@ -395,6 +395,26 @@ def test_an_article_sent_after_signing_out_elsewhere_is_shown_back_unsaved(
     assert database_state() == before
 
 
+def test_a_site_under_an_internationalised_name_knows_its_own_origin(
+    csrf_app: Flask, world: dict[str, int]
+) -> None:
+    # Browsers send such a name's Origin in punycode; request.host_url gave it in Unicode.
+    client = csrf_app.test_client()
+    site = {"base_url": "http://xn--mgbh0fb.example"}
+    sign_in(client, "root", **site)
+    token = csrf_token(client.get("/admin/articles/new", **site).get_data(as_text=True))
+    client.post("/auth/logout", data={"csrf_token": token}, **site)
+    url = f"/admin/articles/{world['live']}/edit"
+    response = client.post(
+        url,
+        data={**ARTICLE_TEXT, "csrf_token": token or ""},
+        headers={"Origin": "http://xn--mgbh0fb.example"},
+        **site,
+    )
+    assert response.status_code == 401
+    assert "Paragraphs written over an hour." in response.get_data(as_text=True)
+
+
 def test_an_article_sent_after_someone_else_signed_in_is_shown_back_unsaved(
     csrf_app: Flask, world: dict[str, int], make_user: UserFactory
 ) -> None:

@@ -18,7 +18,7 @@ from .. import articles, authoring, content, dates, errors, publishing
 from ..extensions import db, login_manager
 from ..forms import ArticleForm, PasswordChangeForm
 from ..models import MAX_ID, Article, User
-from ..site import now, zone
+from ..site import now, origin, zone
 from . import admin_hijri, admin_users
 from .auth import remember_password, safe_next
 
@@ -112,7 +112,7 @@ def _unsaved(reason: str, status: int) -> tuple[str, int]:
     page would let another site put words of its choosing on this one.
     """
     same_site = request.headers.get("Sec-Fetch-Site") == "same-origin" or (
-        request.headers.get("Origin") == request.host_url.rstrip("/")
+        request.headers.get("Origin") == origin()
     )
     typed = [
         (name, label, content.without_controls(request.form.get(name, "")))
