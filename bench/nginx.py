@@ -42,6 +42,7 @@ upstream blog {{
 }}
 
 # Flask's session cookie or Flask-Login's remember cookie: someone may be signed in.
+# The app's SESSION_COOKIE_NAME and REMEMBER_COOKIE_NAME: renamed there, rename them here.
 map $http_cookie $blog_signed_in {{
     default 0;
     "~(^|;)\\s*(session|remember_token)=" 1;

@@ -49,6 +49,9 @@ _NOT_NEGATIVE = (
 )
 # Keys whose values are not strings when given through the environment.
 _INT_KEYS = ("HIJRI_OFFSET_DAYS", "PER_PAGE", *_NOT_NEGATIVE)
+# Keys that are text whatever they look like: read as JSON, BLOG_SITE_NAME=1439 was a number,
+# which made every article page fail, and a numeric BLOG_SECRET_KEY every signed cookie.
+_TEXT_KEYS = ("SECRET_KEY", "SITE_NAME", "TIMEZONE")
 
 
 def load(app: Flask, test_config: dict[str, Any] | None) -> None:
@@ -60,6 +63,9 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env("BLOG", loads=_loads)
+        for key in _TEXT_KEYS:
+            if f"BLOG_{key}" in os.environ:
+                app.config[key] = os.environ[f"BLOG_{key}"]
         if os.environ.get("DATABASE_URL"):
             app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
         if os.environ.get("REDIS_URL"):
@@ -122,6 +128,11 @@ def _check(app: Flask) -> None:
             "SECRET_KEY is not set. Put SECRET_KEY = '...' in instance/config.py "
             "or set BLOG_SECRET_KEY in the environment."
         )
+    for key in _TEXT_KEYS:
+        # A key of bytes (os.urandom(32) in instance/config.py) signs as well as text.
+        kinds = (str, bytes) if key == "SECRET_KEY" else str
+        if config.get(key) is not None and not isinstance(config[key], kinds):
+            raise SettingsError(f"{key} must be text, got {config[key]!r}.")
     try:
         dates.site_zone(config["TIMEZONE"])
     except ValueError as error:

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from flask import url_for
 from markupsafe import escape
 
-from blog import create_app
+from blog import create_app, engines, publishing
 from blog.dates import utcnow
 from blog.extensions import db
-from blog.models import Article, Tag
+from blog.models import Article, Tag, User
 from blog.site import archive_path, article_path
 from blog.site import teasers as teasers_of
 
@@ -400,6 +400,49 @@ def test_environment_overrides_instance_config(monkeypatch, tmp_path):
     assert app.config["HIJRI_OFFSET_DAYS"] == 1
     assert app.config["SOCIAL_LINKS"] == {"X": "https://x.example"}
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize(("name", "value"), [("SITE_NAME", "1439"), ("SECRET_KEY", "20241231")])
+def test_text_settings_that_look_like_numbers_stay_text(
+    monkeypatch, tmp_path, database_uri, name, value
+):
+    # Read as JSON they were numbers: every article page (SITE_NAME) or every page that
+    # signs a cookie (SECRET_KEY) answered 500.
+    monkeypatch.setenv("BLOG_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("BLOG_SECRET_KEY", "x")
+    monkeypatch.setenv(f"BLOG_{name}", value)
+    monkeypatch.setenv("DATABASE_URL", database_uri)
+    app = create_app()
+    assert app.config[name] == value
+    with app.app_context():
+        author = User(username="writer", role="author")
+        author.set_password("correct horse battery")
+        article = Article(
+            author=author, title="Rain", slug="rain", status="published",
+            published_at=utcnow() - timedelta(hours=1),
+        )  # fmt: skip
+        publishing.set_body(article, markdown="Rain over the valley.")
+        db.session.add(article)
+        db.session.commit()
+        path = f"/article/{article.id}/rain"
+    client = app.test_client()
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "Rain over the valley." in page.get_data(as_text=True)
+    assert client.get("/auth/login").status_code == 200  # signs a session cookie
+    engines.dispose(app)
+
+
+@pytest.mark.parametrize("value", ["1439", "[1]", "null"])
+def test_a_site_name_set_in_python_must_be_text(monkeypatch, tmp_path, value):
+    (tmp_path / "config.py").write_text(f"SITE_NAME = {value if value != 'null' else 'None'}\n")
+    monkeypatch.setenv("BLOG_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("BLOG_SECRET_KEY", "x")
+    if value == "null":
+        create_app()  # unset, as good as the default
+        return
+    with pytest.raises(RuntimeError, match="SITE_NAME must be text"):
+        create_app()
 
 
 @pytest.mark.parametrize(
