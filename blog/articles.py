@@ -192,6 +192,13 @@ class Reading:
     is_live = Article.is_live
     is_visible = Article.is_visible
 
+    @property
+    def last_change(self) -> datetime:
+        """When it last changed for readers: edited, or published if that came later."""
+        if self.published_at is None:
+            return self.updated_at
+        return last_change(self.published_at, self.updated_at)
+
 
 class json_names(FunctionElement[Any]):
     """The values of one column over a subquery's rows, as a JSON array (NULL or [] if none)."""
@@ -221,9 +228,10 @@ _TAG_NAMES = (
     .scalar_subquery()
 )
 
-# One statement, one row: the article, its author, its tags and the content version.
-_READING = engines.PlainSelect(
-    sa.select(
+
+def _readings() -> sa.Select[Any]:
+    """Articles whole, each in one row: with its author, its tags and the content version."""
+    return sa.select(
         Article.id,
         Article.title,
         Article.slug,
@@ -237,10 +245,23 @@ _READING = engines.PlainSelect(
         User.username,
         _TAG_NAMES.label("tag_names"),
         counts.version_column(),
-    )
-    .join(User, User.id == Article.author_id)
-    .where(Article.id == sa.bindparam("id"))
+    ).join(User, User.id == Article.author_id)
+
+
+# An article's page: one statement, one row.
+_READING = engines.PlainSelect(_readings().where(Article.id == sa.bindparam("id")))
+# The feed: the latest visible articles, walking ix_articles_visible from `now` down.
+_LATEST = engines.PlainSelect(
+    _readings()
+    .where(live(), Article.published_at <= sa.bindparam("now"))
+    .order_by(Article.published_at.desc(), Article.id.desc())
+    .limit(sa.bindparam("limit"))
 )
+
+
+def _reading(row: Sequence[Any]) -> Reading:
+    *fields, names, version = row
+    return Reading(*fields, _in_order(names), version)
 
 
 def read_article(article_id: int) -> Reading | None:
@@ -248,10 +269,7 @@ def read_article(article_id: int) -> Reading | None:
     if not 0 < article_id <= MAX_ID:
         return None
     rows = _READING.rows({"id": article_id})
-    if not rows:
-        return None
-    *fields, names, version = rows[0]
-    return Reading(*fields, _in_order(names), version)
+    return _reading(rows[0]) if rows else None
 
 
 def _in_order(tag_names: list[str] | None) -> list[str]:
@@ -260,57 +278,15 @@ def _in_order(tag_names: list[str] | None) -> list[str]:
     return sorted(tag_names or (), key=lambda name: (name.casefold(), name))
 
 
-# The feed: the latest visible articles whole, with their authors, tags and the content
-# version, in one statement walking ix_articles_visible from `now` down.
-_LATEST_WHOLE = engines.PlainSelect(
-    sa.select(
-        Article.id,
-        Article.title,
-        Article.slug,
-        Article.summary,
-        Article.body_html,
-        Article.published_at,
-        Article.updated_at,
-        User.username,
-        _TAG_NAMES.label("tag_names"),
-        counts.version_column(),
-    )
-    .join(User, User.id == Article.author_id)
-    .where(live(), Article.published_at <= sa.bindparam("now"))
-    .order_by(Article.published_at.desc(), Article.id.desc())
-    .limit(sa.bindparam("limit"))
-)
-
-
-class WholeArticle(NamedTuple):
-    """A visible article as the feed gives it, tags in the article page's order."""
-
-    id: int
-    title: str
-    slug: str
-    summary: str
-    body_html: str
-    published_at: datetime
-    updated_at: datetime
-    author_name: str
-    tag_names: list[str]
-
-    @property
-    def last_change(self) -> datetime:
-        return last_change(self.published_at, self.updated_at)
-
-
 def last_change(published_at: datetime, updated_at: datetime) -> datetime:
     """When an article last changed for readers: edited, or published if that came later
     (a scheduled article comes due after its last edit)."""
     return max(published_at, updated_at)
 
 
-def latest_whole(now: datetime, limit: int) -> tuple[list[WholeArticle], int | None]:
-    """Return the latest `limit` visible articles, newest first, and the content version."""
-    rows = _LATEST_WHOLE.rows({"now": now, "limit": limit})
-    found = [WholeArticle(*fields, _in_order(names)) for *fields, names, _version in rows]
-    return found, rows[0][-1] if rows else None
+def latest(now: datetime, limit: int) -> list[Reading]:
+    """Return the latest `limit` visible articles whole, newest first."""
+    return [_reading(row) for row in _LATEST.rows({"now": now, "limit": limit})]
 
 
 # A sitemap lists at most this many addresses (the sitemaps protocol's own limit).

@@ -105,6 +105,7 @@ def test_plain_reads_give_the_rows_sqlalchemy_gives(app: Flask, make_article) ->
         cases = [
             (articles._READING, {"id": tagged.id}),
             (articles._READING, {"id": 10**9}),
+            (articles._LATEST, {"now": now, "limit": 5}),
             (articles.NEWEST_FIRST, {**listing, "limit": 5}),
             (articles.OLDEST_FIRST, {**listing, "edge_at": articles.EARLIEST, "limit": 5}),
         ]

@@ -66,9 +66,8 @@ def _head(article: articles.Reading) -> Markup:
     if article.published_at is not None:
         # ISO 8601 with the site zone's offset: digits and signs, nothing to escape.
         published = modified = iso_datetime(article.published_at)
-        changed = articles.last_change(article.published_at, article.updated_at)
-        if changed != article.published_at:
-            modified = iso_datetime(changed)
+        if article.last_change != article.published_at:
+            modified = iso_datetime(article.last_change)
         data["datePublished"], data["dateModified"] = published, modified
         lines.append(f'<meta property="article:published_time" content="{published}">')
         lines.append(f'<meta property="article:modified_time" content="{modified}">')

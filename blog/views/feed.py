@@ -41,8 +41,8 @@ class Entry(NamedTuple):
 @cached_page
 def atom() -> Response:
     """Answer the latest PER_PAGE visible articles as an Atom feed, newest first."""
-    latest, version = articles.latest_whole(now(), current_app.config["PER_PAGE"])
-    take_content_version(version)
+    latest = articles.latest(now(), current_app.config["PER_PAGE"])
+    take_content_version(latest[0].content_version if latest else None)
     # Instants, not their local labels: across a fall back, 01:30-04:00 comes before 01:10-05:00.
     updated = max((article.last_change for article in latest), default=now())
     entries = [_entry(article) for article in latest]
@@ -50,7 +50,8 @@ def atom() -> Response:
     return Response(body, mimetype="application/atom+xml")
 
 
-def _entry(article: articles.WholeArticle) -> Entry:
+def _entry(article: articles.Reading) -> Entry:
+    assert article.published_at is not None  # a visible article
     published = iso_datetime(article.published_at)
     when = Markup('<p class="dates"><time datetime="{}">{}</time> {}</p>\n').format(
         published, datetime_label(article.published_at), hijri_label(article.published_at)
