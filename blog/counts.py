@@ -279,6 +279,8 @@ def counted_zone(session: Session) -> ZoneInfo:
     its zone. A process still on an old TIMEZONE (a host not yet restarted with the new
     one) then adds to the days the counts are kept in, not to its own.
     """
+    # A plain read, not kept_zone's: its session.get refreshes the row's object, which in a
+    # flush would drop a change to it not yet written (a rebuild's new zone).
     kept = session.scalar(sa.select(SiteState.text).where(SiteState.key == COUNTS_ZONE))
     return site_zone(kept or current_app.config["TIMEZONE"])
 
