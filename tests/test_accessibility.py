@@ -1,0 +1,281 @@
+"""Every page kind, light and dark, passes axe-core's checks in Chromium against real gunicorn.
+
+axe-core (the copy bundled with axe-playwright-python) checks what a screen reader, a
+keyboard or a reader with low vision depends on: names and labels, landmarks and headings,
+the document's language and title, and the contrast of every piece of text against what is
+behind it. Contrast is checked in both colour schemes, since the dark one has its own
+palette (static/site.css). A refused form is checked too: its errors have colours of their
+own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page
+
+from blog import create_app, demo
+from blog.dates import utcnow
+from blog.extensions import db
+from blog.models import Article, User
+
+from conftest import CHROMIUM, PASSWORD, base_config
+from servers import GunicornServer, migrated_sqlite
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing")
+
+TIMEZONE = "Asia/Riyadh"
+SCHEMES = ("light", "dark")
+AXE = Axe()
+
+
+def seed(database_url: str, instance: Path) -> None:
+    """The demo site, an admin, and one article in the trash (the desk shows every state)."""
+    app = create_app({**base_config(database_url, instance), "TIMEZONE": TIMEZONE})
+    with app.app_context():
+        demo.load(str(instance), ZoneInfo(TIMEZONE))
+        admin = User(username="chief", role="admin")
+        admin.set_password(PASSWORD)
+        db.session.add(admin)
+        trashed = db.session.scalars(sa.select(Article).order_by(Article.id.desc())).first()
+        assert trashed is not None
+        trashed.deleted_at = utcnow()
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GunicornServer]:
+    """The seeded SQLite site behind gunicorn; stopped by pid afterwards."""
+    folder = tmp_path_factory.mktemp("accessibility")
+    database_url = migrated_sqlite(folder / "blog.sqlite3")
+    seed(database_url, folder / "seed-instance")
+    with GunicornServer(
+        database_url, workers=1, settings={"TIMEZONE": TIMEZONE}, workdir=folder / "server"
+    ) as running:
+        yield running
+    print(running.logs())  # shown only when a test of this module failed
+
+
+@pytest.fixture(scope="module", params=SCHEMES)
+def reader(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
+    """A reader's tab in the given colour scheme."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, color_scheme=request.param
+    )
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture(scope="module", params=SCHEMES)
+def admin(
+    request: pytest.FixtureRequest, browser: Browser, server: GunicornServer
+) -> Iterator[Page]:
+    """A signed-in admin's tab in the given colour scheme."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, color_scheme=request.param
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(server.url + "/auth/login")
+    page.locator('input[name="username"]').fill("chief")
+    page.locator('input[name="password"]').fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(server.url + "/admin/")
+    yield page
+    context.close()
+
+
+def violations(page: Page) -> list[str]:
+    """Run axe-core on the page; return one line per failing element."""
+    found: list[dict[str, Any]] = AXE.run(page).response["violations"]
+    return [
+        f"{rule['id']} ({rule['impact']}): {rule['help']} at {node['target']}: "
+        + node["failureSummary"].replace("\n", " ")
+        for rule in found
+        for node in rule["nodes"]
+    ]
+
+
+def first_href(page: Page, selector: str) -> str:
+    """Return the href of the first element matching selector; fail if there is none."""
+    link = page.locator(selector).first
+    assert link.count(), f"no {selector} on {page.url}"
+    href = link.get_attribute("href")
+    assert href
+    return href
+
+
+def open_reader_page(page: Page, base: str, kind: str) -> None:
+    """Go to a page of the given kind, found by following the site's own links."""
+    page.goto(base + "/")
+    if kind == "home":
+        return
+    if kind == "older page":
+        page.goto(base + first_href(page, "a[rel=next]"))
+    elif kind == "article":
+        page.goto(base + first_href(page, "article.teaser h2 a"))
+    elif kind == "day":
+        page.goto(base + first_href(page, "nav.day-strip a"))
+    elif kind == "month":
+        page.goto(base + first_href(page, "nav.day-strip a").rsplit("/", 2)[0] + "/")
+    elif kind == "year":
+        page.goto(base + first_href(page, "nav.day-strip a").rsplit("/", 3)[0] + "/")
+    elif kind == "not found":
+        assert page.goto(base + "/no-such-page").status == 404
+    elif kind == "sign-in refused":
+        page.goto(base + "/auth/login")
+        page.locator('input[name="username"]').fill("chief")
+        page.locator('input[name="password"]').fill("not the password")
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.locator(".form-errors").wait_for()
+    else:
+        raise AssertionError(kind)
+
+
+READER_PAGES = ("home", "older page", "article", "day", "month", "year", "not found")
+
+
+@pytest.mark.parametrize("kind", [*READER_PAGES, "sign-in refused"])
+def test_reader_pages_pass_axe(reader: Page, server: GunicornServer, kind: str) -> None:
+    open_reader_page(reader, server.url, kind)
+    assert reader.locator("main").inner_text().strip(), f"{kind}: empty page"
+    assert violations(reader) == []
+
+
+@pytest.mark.parametrize("kind", ["home", "article"])
+def test_reader_pages_pass_axe_on_a_phone(reader: Page, server: GunicornServer, kind: str) -> None:
+    reader.set_viewport_size({"width": 360, "height": 740})
+    try:
+        open_reader_page(reader, server.url, kind)
+        assert violations(reader) == []
+    finally:
+        reader.set_viewport_size({"width": 1280, "height": 800})
+
+
+ADMIN_PAGES = {
+    "desk": "/admin/",
+    "trash": "/admin/trash",
+    "new article": "/admin/articles/new",
+    "password": "/admin/password",
+    "users": "/admin/users/",
+    "hijri months": "/admin/hijri/",
+}
+
+
+@pytest.mark.parametrize("kind", ADMIN_PAGES)
+def test_admin_pages_pass_axe(admin: Page, server: GunicornServer, kind: str) -> None:
+    admin.goto(server.url + ADMIN_PAGES[kind])
+    assert admin.locator("main").inner_text().strip(), f"{kind}: empty page"
+    assert violations(admin) == []
+
+
+def test_article_form_with_preview_and_user_page_pass_axe(
+    admin: Page, server: GunicornServer
+) -> None:
+    admin.goto(server.url + "/admin/")
+    admin.goto(server.url + first_href(admin, ".desk-item h2 a"))
+    admin.get_by_role("button", name="Preview", exact=True).click()
+    admin.locator(".preview").wait_for()
+    assert violations(admin) == []
+    admin.goto(server.url + "/admin/users/")
+    admin.goto(server.url + first_href(admin, ".admin-table a"))
+    assert violations(admin) == []
+
+
+def test_a_refused_article_form_passes_axe(admin: Page, server: GunicornServer) -> None:
+    admin.goto(server.url + "/admin/articles/new")
+    admin.locator('input[name="title"]').fill("A title")
+    admin.locator('textarea[name="body"]').fill("A body.")
+    admin.locator('input[name="tags"]').fill("t" * 100)  # longer than a tag may be
+    admin.get_by_role("button", name="Save", exact=True).click()
+    admin.locator(".field-error").wait_for()
+    assert violations(admin) == []
+
+
+def tab_to(page: Page, selector: str, presses: int = 40) -> None:
+    """Press Tab until the focused element matches selector; fail after `presses` presses."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} never took the focus on {page.url}")
+
+
+def test_the_first_tab_offers_a_skip_link_to_the_content(
+    reader: Page, server: GunicornServer
+) -> None:
+    reader.goto(server.url + "/")
+    reader.keyboard.press("Tab")
+    skip = reader.locator(".skip-link")
+    assert reader.evaluate("document.activeElement.textContent") == "Skip to content"
+    box = skip.bounding_box()
+    assert box and box["x"] >= 0 and box["y"] >= 0, "the focused skip link is off screen"
+    reader.keyboard.press("Enter")
+    reader.keyboard.press("Tab")
+    # Past the masthead's links: the next stop is the first story.
+    focused = reader.evaluate("document.activeElement.closest('article.teaser h2') !== null")
+    assert focused, "Tab after the skip link did not land on the first story"
+
+
+def test_an_author_publishes_with_the_keyboard_alone(
+    browser: Browser, server: GunicornServer
+) -> None:
+    title = "Written without a mouse"
+    page = browser.new_context().new_page()
+    page.goto(server.url + "/auth/login")
+    tab_to(page, 'input[name="username"]')
+    page.keyboard.type("chief")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(server.url + "/admin/")
+    tab_to(page, 'a[href$="/admin/articles/new"]')
+    page.keyboard.press("Enter")
+    page.wait_for_url(server.url + "/admin/articles/new")
+    tab_to(page, 'input[name="title"]')
+    page.keyboard.type(title)
+    tab_to(page, 'textarea[name="body"]', presses=3)
+    page.keyboard.type("Every key of this story was typed.")
+    tab_to(page, 'select[name="status"]', presses=3)
+    page.keyboard.type("Published")
+    tab_to(page, "button[name=save], input[name=save]", presses=12)
+    page.keyboard.press("Enter")
+    page.locator("li.flash").first.wait_for()
+    page.goto(server.url + "/")
+    assert page.locator("article.teaser h2 a").first.inner_text() == title
+    page.context.close()
+
+
+def test_dark_scheme_is_dark_and_light_is_light(browser: Browser, server: GunicornServer) -> None:
+    backgrounds = {}
+    for scheme in SCHEMES:
+        context = browser.new_context(color_scheme=scheme)
+        page = context.new_page()
+        page.goto(server.url + "/")
+        backgrounds[scheme] = page.evaluate(
+            "getComputedStyle(document.documentElement).backgroundColor"
+        )
+        context.close()
+    assert backgrounds == {"light": "rgb(255, 255, 255)", "dark": "rgb(19, 20, 22)"}
+
+
+def test_the_audit_reports_what_it_should(browser: Browser) -> None:
+    """The checks above can fail: axe finds an unlabelled field and faint text."""
+    page = browser.new_page()
+    page.set_content(
+        '<html lang="en"><title>t</title><main><h1>t</h1><input type="text">'
+        '<p style="color:#bbb;background:#fff">faint</p></main></html>'
+    )
+    found = " ".join(violations(page))
+    page.close()
+    assert "label (critical)" in found
+    assert "color-contrast (serious)" in found
