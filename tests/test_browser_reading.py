@@ -238,3 +238,39 @@ def test_the_home_pages_hidden_heading_stays_one_line(
         assert lines == 1
     finally:
         page.context.close()
+
+
+def test_a_printed_article_is_the_story_on_white_paper(
+    site: tuple[GunicornServer, Counter], browser: Browser
+) -> None:
+    """On paper: no day strip or links to click, black on white even for a dark-mode
+    reader, and the addresses the story links to written out after their text."""
+    server, _ = site
+    page = open_page(browser)
+    try:
+        page.emulate_media(color_scheme="dark")
+        page.goto(server.url + "/")
+        page.locator("article.teaser h2 a").first.click()
+        expect(page.locator("article.article h1")).to_be_visible()
+        expect(page.locator("nav.day-strip")).to_be_visible()
+        colours = "getComputedStyle(document.documentElement).backgroundColor"
+        assert page.evaluate(colours) != "rgb(255, 255, 255)"
+
+        page.emulate_media(media="print", color_scheme="dark")
+        assert page.evaluate(colours) == "rgb(255, 255, 255)"
+        assert page.evaluate("getComputedStyle(document.body).color") == "rgb(0, 0, 0)"
+        for hidden in ("nav.day-strip", ".total-count", "article.article a.scroll-up"):
+            expect(page.locator(hidden)).to_be_hidden()
+        for shown in (
+            "time.masthead-date",
+            "article.article h1",
+            "time.published",
+            ".article-body",
+        ):
+            expect(page.locator(shown).first).to_be_visible()
+        link = page.locator('.article-body a[href="https://example.org/"]').first
+        after = link.evaluate("a => getComputedStyle(a, '::after').content")
+        assert after == '" (https://example.org/)"'
+        assert len(page.pdf()) > 10_000  # Chromium prints it
+    finally:
+        page.context.close()
