@@ -75,14 +75,9 @@ def reader(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-@pytest.fixture(scope="module", params=SCHEMES)
-def admin(
-    request: pytest.FixtureRequest, browser: Browser, server: GunicornServer
-) -> Iterator[Page]:
-    """A signed-in admin's tab in the given colour scheme."""
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 800}, color_scheme=request.param
-    )
+def signed_in(browser: Browser, server: GunicornServer, scheme: str) -> Page:
+    """Sign the admin in, in a new context of the given colour scheme; return the desk."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme=scheme)
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.goto(server.url + "/auth/login")
@@ -90,8 +85,17 @@ def admin(
     page.locator('input[name="password"]').fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(server.url + "/admin/")
+    return page
+
+
+@pytest.fixture(scope="module", params=SCHEMES)
+def admin(
+    request: pytest.FixtureRequest, browser: Browser, server: GunicornServer
+) -> Iterator[Page]:
+    """A signed-in admin's tab in the given colour scheme."""
+    page = signed_in(browser, server, request.param)
     yield page
-    context.close()
+    page.context.close()
 
 
 def violations(page: Page) -> list[str]:
@@ -199,6 +203,48 @@ def test_a_refused_article_form_passes_axe(admin: Page, server: GunicornServer) 
     admin.get_by_role("button", name="Save", exact=True).click()
     admin.locator(".field-error").wait_for()
     assert violations(admin) == []
+
+
+def test_a_conflicting_save_passes_axe(admin: Page, server: GunicornServer) -> None:
+    """The page that shows a save which another tab's save overtook."""
+    admin.goto(server.url + "/admin/")
+    edit = server.url + first_href(admin, ".desk-item h2 a")
+    other = admin.context.new_page()
+    try:
+        admin.goto(edit)
+        other.goto(edit)
+        other.locator('input[name="title"]').fill("Changed in the other tab")
+        other.get_by_role("button", name="Save", exact=True).click()
+        other.locator("li.flash").first.wait_for()
+    finally:
+        other.close()
+    admin.locator('input[name="title"]').fill("Changed in this tab")
+    admin.get_by_role("button", name="Save", exact=True).click()
+    admin.locator(".conflict").wait_for()
+    assert violations(admin) == []
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_save_after_signing_out_passes_axe(
+    browser: Browser, server: GunicornServer, scheme: str
+) -> None:
+    """The page that gives back the text of a save refused because its author signed out."""
+    page = signed_in(browser, server, scheme)
+    try:
+        page.goto(server.url + "/admin/articles/new")
+        other = page.context.new_page()
+        other.goto(server.url + "/admin/")
+        other.get_by_role("button", name="Sign out", exact=True).click()
+        other.wait_for_url(server.url + "/")
+        other.close()
+        page.locator('input[name="title"]').fill("Kept after signing out")
+        page.locator('textarea[name="body"]').fill("Every word of it.")
+        page.get_by_role("button", name="Save", exact=True).click()
+        kept = page.locator('input[readonly][value="Kept after signing out"]')
+        kept.wait_for()
+        assert violations(page) == []
+    finally:
+        page.context.close()
 
 
 def tab_to(page: Page, selector: str, presses: int = 40) -> None:
