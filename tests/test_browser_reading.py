@@ -244,7 +244,8 @@ def test_a_printed_article_is_the_story_on_white_paper(
     site: tuple[GunicornServer, Counter], browser: Browser
 ) -> None:
     """On paper: no day strip or links to click, black on white even for a dark-mode
-    reader, and the addresses the story links to written out after their text."""
+    reader, wide code and tables wrapped within the page rather than cut off, and the
+    addresses the story links to written out after their text."""
     server, _ = site
     page = open_page(browser)
     try:
@@ -252,15 +253,28 @@ def test_a_printed_article_is_the_story_on_white_paper(
         page.goto(server.url + "/")
         page.locator("article.teaser h2 a").first.click()
         expect(page.locator("article.article h1")).to_be_visible()
-        expect(page.locator("nav.day-strip")).to_be_visible()
+        hidden_on_paper = ("nav.day-strip", ".total-count", "article.article a.scroll-up")
+        for selector in (*hidden_on_paper, ".feed-link"):
+            expect(page.locator(selector).first).to_be_visible()
+        wide = ".article-body pre, .article-body table"
+        assert page.locator(wide).count() == 2
+        overflowing = (
+            f"[...document.querySelectorAll('{wide}')]"
+            ".filter(e => e.scrollWidth > e.clientWidth).length"
+        )
+        assert page.evaluate(overflowing) == 2, (
+            "the seeded code and table should be wider than the screen"
+        )
         colours = "getComputedStyle(document.documentElement).backgroundColor"
         assert page.evaluate(colours) != "rgb(255, 255, 255)"
 
+        page.set_viewport_size({"width": 700, "height": 1000})  # about an A4 page's width
         page.emulate_media(media="print", color_scheme="dark")
         assert page.evaluate(colours) == "rgb(255, 255, 255)"
         assert page.evaluate("getComputedStyle(document.body).color") == "rgb(0, 0, 0)"
-        for hidden in ("nav.day-strip", ".total-count", "article.article a.scroll-up"):
-            expect(page.locator(hidden)).to_be_hidden()
+        for hidden in (*hidden_on_paper, ".feed-link"):
+            expect(page.locator(hidden).first).to_be_hidden()
+        assert page.evaluate(overflowing) == 0, "wide code or a table is cut off on paper"
         for shown in (
             "time.masthead-date",
             "article.article h1",
