@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from blog import create_app, engines
 from blog.dates import utcnow
@@ -248,6 +248,14 @@ def browser() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def send_sign_in(page: Page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    """Fill the sign-in form at base_url in the browser and press Sign in."""
+    page.goto(base_url + "/auth/login")
+    page.locator('input[name="username"]').fill(username)
+    page.locator('input[name="password"]').fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def retitle_behind_the_apps_back(app: Flask, article_id: int, title: str) -> None:

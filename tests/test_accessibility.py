@@ -11,6 +11,7 @@ own.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +26,7 @@ from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Article, User
 
-from conftest import CHROMIUM, PASSWORD, base_config
+from conftest import CHROMIUM, PASSWORD, base_config, send_sign_in
 from servers import GunicornServer, migrated_sqlite
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing")
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM}
 TIMEZONE = "Asia/Riyadh"
 SCHEMES = ("light", "dark")
 DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 360, "height": 740}
+VIEWPORTS = {"desktop": DESKTOP, "phone": {"width": 360, "height": 740}}
 AXE = Axe()
 
 
@@ -66,24 +67,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GunicornServer]
     print(running.logs())  # shown only when a test of this module failed
 
 
+def new_tab(browser: Browser, scheme: str) -> Page:
+    """Open a tab in a fresh context (its own cookies) in the given colour scheme."""
+    context = browser.new_context(viewport=DESKTOP, color_scheme=scheme)
+    context.set_default_timeout(10_000)
+    return context.new_page()
+
+
 @pytest.fixture(scope="module", params=SCHEMES)
 def reader(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
     """A reader's tab in the given colour scheme."""
-    context = browser.new_context(viewport=DESKTOP, color_scheme=request.param)
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
+    page = new_tab(browser, request.param)
+    yield page
+    page.context.close()
 
 
 def signed_in(browser: Browser, server: GunicornServer, scheme: str) -> Page:
-    """Sign the admin in, in a new context of the given colour scheme; return the desk."""
-    context = browser.new_context(viewport=DESKTOP, color_scheme=scheme)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto(server.url + "/auth/login")
-    page.locator('input[name="username"]').fill("chief")
-    page.locator('input[name="password"]').fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    """Sign the admin in, in a new tab of the given colour scheme; return the desk."""
+    page = new_tab(browser, scheme)
+    send_sign_in(page, server.url, "chief")
     page.wait_for_url(server.url + "/admin/")
     return page
 
@@ -96,6 +98,16 @@ def admin(
     page = signed_in(browser, server, request.param)
     yield page
     page.context.close()
+
+
+@contextmanager
+def sized(page: Page, viewport: str) -> Iterator[None]:
+    """Give a module's shared tab the named viewport for a while."""
+    page.set_viewport_size(VIEWPORTS[viewport])
+    try:
+        yield
+    finally:
+        page.set_viewport_size(DESKTOP)
 
 
 def violations(page: Page) -> list[str]:
@@ -148,34 +160,20 @@ def open_reader_page(page: Page, base: str, kind: str) -> None:
     page.locator(READER_PAGES[kind]).first.wait_for()
 
 
-def refuse_sign_in(page: Page, base: str) -> None:
-    """Send the sign-in form a wrong password; wait for it to come back with the error."""
-    page.goto(base + "/auth/login")
-    page.locator('input[name="username"]').fill("chief")
-    page.locator('input[name="password"]').fill("not the password")
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    page.locator(".form-errors").wait_for()
-
-
+@pytest.mark.parametrize("viewport", VIEWPORTS)
 @pytest.mark.parametrize("kind", READER_PAGES)
-def test_reader_pages_pass_axe(reader: Page, server: GunicornServer, kind: str) -> None:
-    open_reader_page(reader, server.url, kind)
-    assert violations(reader) == []
+def test_reader_pages_pass_axe(
+    reader: Page, server: GunicornServer, kind: str, viewport: str
+) -> None:
+    with sized(reader, viewport):
+        open_reader_page(reader, server.url, kind)
+        assert violations(reader) == []
 
 
 def test_a_refused_sign_in_passes_axe(reader: Page, server: GunicornServer) -> None:
-    refuse_sign_in(reader, server.url)
+    send_sign_in(reader, server.url, "chief", "not the password")
+    reader.locator(".form-errors").wait_for()
     assert violations(reader) == []
-
-
-@pytest.mark.parametrize("kind", READER_PAGES)
-def test_reader_pages_pass_axe_on_a_phone(reader: Page, server: GunicornServer, kind: str) -> None:
-    reader.set_viewport_size(PHONE)
-    try:
-        open_reader_page(reader, server.url, kind)
-        assert violations(reader) == []
-    finally:
-        reader.set_viewport_size(DESKTOP)
 
 
 ADMIN_PAGES = {
@@ -196,20 +194,14 @@ def open_admin_page(page: Page, base: str, kind: str) -> None:
     page.locator("main h1").wait_for()
 
 
+@pytest.mark.parametrize("viewport", VIEWPORTS)
 @pytest.mark.parametrize("kind", ADMIN_PAGES)
-def test_admin_pages_pass_axe(admin: Page, server: GunicornServer, kind: str) -> None:
-    open_admin_page(admin, server.url, kind)
-    assert violations(admin) == []
-
-
-@pytest.mark.parametrize("kind", ADMIN_PAGES)
-def test_admin_pages_pass_axe_on_a_phone(admin: Page, server: GunicornServer, kind: str) -> None:
-    admin.set_viewport_size(PHONE)
-    try:
+def test_admin_pages_pass_axe(
+    admin: Page, server: GunicornServer, kind: str, viewport: str
+) -> None:
+    with sized(admin, viewport):
         open_admin_page(admin, server.url, kind)
         assert violations(admin) == []
-    finally:
-        admin.set_viewport_size(DESKTOP)
 
 
 def test_article_form_with_preview_and_user_page_pass_axe(
@@ -222,6 +214,7 @@ def test_article_form_with_preview_and_user_page_pass_axe(
     assert violations(admin) == []
     admin.goto(server.url + "/admin/users/")
     admin.goto(server.url + first_href(admin, ".admin-table a"))
+    admin.locator("#role-heading").wait_for()  # a user's page, not the list again
     assert violations(admin) == []
 
 
@@ -306,7 +299,7 @@ def test_an_author_publishes_with_the_keyboard_alone(
     browser: Browser, server: GunicornServer
 ) -> None:
     title = "Written without a mouse"
-    page = browser.new_context().new_page()
+    page = new_tab(browser, "light")
     try:
         page.goto(server.url + "/auth/login")
         tab_to(page, 'input[name="username"]')
@@ -336,13 +329,12 @@ def test_an_author_publishes_with_the_keyboard_alone(
 def test_dark_scheme_is_dark_and_light_is_light(browser: Browser, server: GunicornServer) -> None:
     backgrounds = {}
     for scheme in SCHEMES:
-        context = browser.new_context(color_scheme=scheme)
-        page = context.new_page()
+        page = new_tab(browser, scheme)
         page.goto(server.url + "/")
         backgrounds[scheme] = page.evaluate(
             "getComputedStyle(document.documentElement).backgroundColor"
         )
-        context.close()
+        page.context.close()
     assert backgrounds == {"light": "rgb(255, 255, 255)", "dark": "rgb(19, 20, 22)"}
 
 

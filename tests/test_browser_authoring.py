@@ -22,7 +22,7 @@ from blog import create_app, dates, publishing
 from blog.extensions import db
 from blog.models import Article, User
 
-from conftest import CHROMIUM, PASSWORD, at_local, base_config
+from conftest import CHROMIUM, PASSWORD, at_local, base_config, send_sign_in
 from servers import GunicornServer, migrated_sqlite
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing")
@@ -165,10 +165,7 @@ def teaser(page: Page, title: str) -> Locator:
 def sign_in(browser: Browser, server: GunicornServer, username: str) -> Page:
     """Sign in through the login form (its CSRF token included); return the admin page."""
     page = new_context(browser).new_page()
-    page.goto(server.url + "/auth/login")
-    page.locator('input[name="username"]').fill(username)
-    page.locator('input[name="password"]').fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    send_sign_in(page, server.url, username)
     page.wait_for_url(server.url + "/admin/")
     expect(page.locator("li.flash")).to_have_text(f"Signed in as {username}.")
     return page
