@@ -96,7 +96,37 @@ TEASER = (
 
 def _teasers(newest_first: bool) -> sa.Select[Any]:
     """A listing query with its bounds as parameters, built once and reused."""
-    published, pk = Article.published_at, Article.id
+    return _ordered(
+        sa.select(*TEASER, counts.version_column())
+        .join(User, User.id == Article.author_id)
+        .where(live()),
+        Article.published_at,
+        Article.id,
+        newest_first,
+    )
+
+
+def _tagged_teasers(newest_first: bool) -> sa.Select[Any]:
+    """A tag's listing query: its links' live_at walked in order, as _teasers walks articles.
+
+    A link's live_at is its article's published_at while the article is live, else NULL
+    (see models.article_tags), so the page's cursor and bounds are the same instants.
+    """
+    link = article_tags.c
+    return _ordered(
+        sa.select(*TEASER, counts.version_column())
+        .select_from(article_tags)
+        .join(Article, Article.id == link.article_id)
+        .join(User, User.id == Article.author_id)
+        .where(link.tag_id == sa.bindparam("tag")),
+        link.live_at,
+        link.article_id,
+        newest_first,
+    )
+
+
+def _ordered(stmt: sa.Select[Any], published: Any, pk: Any, newest_first: bool) -> sa.Select[Any]:
+    """Bound a listing query to (lower, upper) and its cursor, in (published, pk) order."""
     if newest_first:
         # Ties on the cursor's instant are broken by id (no cursor: edge_id is past any id).
         edge = sa.or_(published < sa.bindparam("edge_at"), pk < sa.bindparam("edge_id"))
@@ -105,11 +135,9 @@ def _teasers(newest_first: bool) -> sa.Select[Any]:
         edge = sa.or_(published > sa.bindparam("edge_at"), pk > sa.bindparam("edge_id"))
         order = (published, pk)
     return (
-        sa.select(*TEASER, counts.version_column())
-        .join(User, User.id == Article.author_id)
         # One lower and one upper bound on published_at: given two, SQLite ranges the
         # index on one of them and filters the rest, walking every newer row of a deep page.
-        .where(live(), published >= sa.bindparam("lower"), published <= sa.bindparam("upper"))
+        stmt.where(published >= sa.bindparam("lower"), published <= sa.bindparam("upper"))
         .where(edge)
         .order_by(*order)
         .limit(sa.bindparam("limit"))
@@ -118,6 +146,8 @@ def _teasers(newest_first: bool) -> sa.Select[Any]:
 
 NEWEST_FIRST = engines.PlainSelect(_teasers(True))
 OLDEST_FIRST = engines.PlainSelect(_teasers(False))
+TAG_NEWEST_FIRST = engines.PlainSelect(_tagged_teasers(True))
+TAG_OLDEST_FIRST = engines.PlainSelect(_tagged_teasers(False))
 
 
 class TeaserRow(NamedTuple):
@@ -142,28 +172,33 @@ def listing(
     after: Cursor | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    tag: int | None = None,
 ) -> Page | None:
     """Return one newest-first page of visible articles' teasers in [start, end).
 
     `before` pages towards older articles, `after` towards newer ones. None means the
     `after` page would be the first page: the caller should show the listing's start.
+    `tag`, a tag's id, lists only the articles that carry it.
     """
     upper = now if end is None else min(now, end - timedelta(microseconds=1))
     lower = EARLIEST if start is None else start
+    newest_first, oldest_first, chosen = NEWEST_FIRST, OLDEST_FIRST, {}
+    if tag is not None:
+        newest_first, oldest_first, chosen = TAG_NEWEST_FIRST, TAG_OLDEST_FIRST, {"tag": tag}
     # Plain rows on a pooled connection: a listing needs no ORM session.
     if after is None:
         if before is not None:
             upper = min(upper, before.published_at)
         edge_at, edge_id = (upper, MAX_ID) if before is None else (upper, before.id)
         params = {"lower": lower, "upper": upper, "edge_at": edge_at, "edge_id": edge_id}
-        rows = NEWEST_FIRST.rows({**params, "limit": per_page + 1})
+        rows = newest_first.rows({**params, **chosen, "limit": per_page + 1})
         items = [TeaserRow._make(row[:-1]) for row in rows[:per_page]]
         older = Cursor.of(items[-1]).token if len(rows) > per_page else None
         newer = Cursor.of(items[0]).token if before is not None and items else None
         return Page(items, older, newer, rows[0][-1] if rows else None)
     lower = max(lower, after.published_at)
     params = {"lower": lower, "upper": upper, "edge_at": lower, "edge_id": after.id}
-    rows = OLDEST_FIRST.rows({**params, "limit": per_page + 1})
+    rows = oldest_first.rows({**params, **chosen, "limit": per_page + 1})
     if len(rows) <= per_page:
         return None
     items = [TeaserRow._make(row[:-1]) for row in rows[:per_page][::-1]]
@@ -185,12 +220,16 @@ class Reading:
     deleted_at: datetime | None
     author_id: int
     author_name: str
-    tag_names: list[str]
+    tag_links: list[tuple[str, str]]  # each tag's name and slug, in name order
     content_version: int  # read with the article, in the same statement
 
     # The same rules as the model's, not copies of them.
     is_live = Article.is_live
     is_visible = Article.is_visible
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [name for name, _ in self.tag_links]
 
     @property
     def last_change(self) -> datetime:
@@ -200,29 +239,29 @@ class Reading:
         return last_change(self.published_at, self.updated_at)
 
 
-class json_names(FunctionElement[Any]):
-    """The values of one column over a subquery's rows, as a JSON array (NULL or [] if none)."""
+class json_rows(FunctionElement[Any]):
+    """Some columns over a subquery's rows, as a JSON array of arrays (NULL or [] if none)."""
 
     type = sa.JSON()
     inherit_cache = True
-    name = "json_names"
+    name = "json_rows"
 
 
-@compiles(json_names)
-def _json_group_array(element: json_names, compiler: Any, **kw: Any) -> str:
-    return f"json_group_array({compiler.process(element.clauses, **kw)})"
+@compiles(json_rows)
+def _json_group_array(element: json_rows, compiler: Any, **kw: Any) -> str:
+    return f"json_group_array(json_array({compiler.process(element.clauses, **kw)}))"
 
 
-@compiles(json_names, "postgresql")
-def _json_agg(element: json_names, compiler: Any, **kw: Any) -> str:
-    return f"json_agg({compiler.process(element.clauses, **kw)})"
+@compiles(json_rows, "postgresql")
+def _json_agg(element: json_rows, compiler: Any, **kw: Any) -> str:
+    return f"json_agg(json_build_array({compiler.process(element.clauses, **kw)}))"
 
 
-# The article's tag names in one column. Joined in, the article came back once per tag,
-# its body each time: with five tags and a 7 KB body, PostgreSQL spent about 35 µs more on
-# the page and the worker about 20 µs more reading it.
-_TAG_NAMES = (
-    sa.select(json_names(Tag.name))
+# The article's tags, names and slugs, in one column. Joined in, the article came back once
+# per tag, its body each time: with five tags and a 7 KB body, PostgreSQL spent about 35 µs
+# more on the page and the worker about 20 µs more reading it.
+_TAGS = (
+    sa.select(json_rows(Tag.name, Tag.slug))
     .select_from(article_tags.join(Tag, Tag.id == article_tags.c.tag_id))
     .where(article_tags.c.article_id == Article.id)
     .scalar_subquery()
@@ -243,7 +282,7 @@ def _readings() -> sa.Select[Any]:
         Article.deleted_at,
         Article.author_id,
         User.username,
-        _TAG_NAMES.label("tag_names"),
+        _TAGS.label("tags"),
         counts.version_column(),
     ).join(User, User.id == Article.author_id)
 
@@ -260,8 +299,8 @@ _LATEST = engines.PlainSelect(
 
 
 def _reading(row: Sequence[Any]) -> Reading:
-    *fields, names, version = row
-    return Reading(*fields, _in_order(names), version)
+    *fields, tags, version = row
+    return Reading(*fields, _in_order(tags), version)
 
 
 def read_article(article_id: int) -> Reading | None:
@@ -272,10 +311,28 @@ def read_article(article_id: int) -> Reading | None:
     return _reading(rows[0]) if rows else None
 
 
-def _in_order(tag_names: list[str] | None) -> list[str]:
-    """Put tag names in one order on every database, whatever its collation."""
+def _in_order(tags: list[list[str]] | None) -> list[tuple[str, str]]:
+    """Put (name, slug) pairs in one order of names on every database, whatever its collation."""
     # Alphabetical, case aside.
-    return sorted(tag_names or (), key=lambda name: (name.casefold(), name))
+    return sorted(((name, slug) for name, slug in tags or ()), key=_name_order)
+
+
+def _name_order(tag: tuple[str, str]) -> tuple[str, str]:
+    return tag[0].casefold(), tag[0]
+
+
+class TagShown(NamedTuple):
+    """A tag as its page names it."""
+
+    id: int
+    name: str
+    slug: str
+
+
+def find_tag(slug: str) -> TagShown | None:
+    """Return the tag a page address names, or None."""
+    row = db.session.execute(sa.select(Tag.id, Tag.name, Tag.slug).where(Tag.slug == slug)).first()
+    return None if row is None else TagShown._make(row)
 
 
 def last_change(published_at: datetime, updated_at: datetime) -> datetime:

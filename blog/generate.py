@@ -114,6 +114,9 @@ def generate(count: int, *, tz: ZoneInfo, seed: int | None = None, years: int = 
     return Result(done, published, tagged, seed)
 
 
+# A tag link: article id, tag id, and the article's instant if it is live (see article_tags).
+Link = tuple[int, int, datetime | None]
+
 # Column order of the rows _Builder makes.
 COLUMNS = (
     "id", "title", "slug", "summary", "body_markdown", "body_html", "status",
@@ -142,7 +145,7 @@ class _Builder:
         self.ages = iter(sorted((rng.randrange(span) for _ in range(count)), reverse=True))
         self.sentences = [self._sentence() for _ in range(4096)]
 
-    def batch(self, ids: list[int]) -> tuple[list[tuple], list[tuple[int, int]], Counter[date]]:
+    def batch(self, ids: list[int]) -> tuple[list[tuple], list[Link], Counter[date]]:
         """Return article rows in COLUMNS order, their tag links and their live local days."""
         rng = self.rng
         rows, links, days = [], [], Counter[date]()
@@ -152,10 +155,11 @@ class _Builder:
             if status == "published":
                 days[local_date(instant, self.tz)] += 1
             rows.append(self._article(article_id, instant, status))
+            live_at = instant if status == "published" else None  # see article_tags
             first = rng.choice(self.tags)
-            links.append((article_id, first))
+            links.append((article_id, first, live_at))
             if rng.random() < SECOND_TAG_SHARE and (second := rng.choice(self.tags)) != first:
-                links.append((article_id, second))
+                links.append((article_id, second, live_at))
         return rows, links, days
 
     def _article(self, article_id: int, instant: datetime, status: str) -> tuple:
@@ -234,7 +238,7 @@ class _Writer:
     def reserve_ids(self, n: int) -> list[int]:
         raise NotImplementedError
 
-    def insert(self, rows: list[tuple], links: list[tuple[int, int]]) -> None:
+    def insert(self, rows: list[tuple], links: list[Link]) -> None:
         raise NotImplementedError
 
 
@@ -256,14 +260,17 @@ class _SQLiteWriter(_Writer):
         last = self.raw.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
         return list(range(last + 1, last + 1 + n))
 
-    def insert(self, rows: list[tuple], links: list[tuple[int, int]]) -> None:
+    def insert(self, rows: list[tuple], links: list[Link]) -> None:
         to_text = self.to_text
         texts = []
         for row in rows:
             stamp = to_text(row[7])
             texts.append((*row[:7], stamp, stamp, stamp, *row[10:]))
         self.raw.executemany(self.insert_articles, texts)
-        self.raw.executemany("INSERT INTO article_tags (article_id, tag_id) VALUES (?, ?)", links)
+        self.raw.executemany(
+            "INSERT INTO article_tags (article_id, tag_id, live_at) VALUES (?, ?, ?)",
+            [(article, tag, at and to_text(at)) for article, tag, at in links],
+        )
 
 
 class _PostgresWriter(_Writer):
@@ -275,12 +282,12 @@ class _PostgresWriter(_Writer):
         )
         return [row[0] for row in cursor.fetchall()]
 
-    def insert(self, rows: list[tuple], links: list[tuple[int, int]]) -> None:
+    def insert(self, rows: list[tuple], links: list[Link]) -> None:
         with self.raw.cursor() as cursor:
             with cursor.copy(f"COPY articles ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            with cursor.copy("COPY article_tags (article_id, tag_id) FROM STDIN") as copy:
+            with cursor.copy("COPY article_tags (article_id, tag_id, live_at) FROM STDIN") as copy:
                 for link in links:
                     copy.write_row(link)
 

@@ -70,7 +70,20 @@ article_tags = sa.Table(
     db.metadata,
     sa.Column("article_id", sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("tag_id", sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    # The article's published_at while it is live (published, not in the trash), else NULL.
+    # Kept in step by counts.py on every flush: a tag's page then walks ix_article_tags_live
+    # from its cursor and stops after a page, as the home page walks ix_articles_visible,
+    # instead of reading every article of a tag to sort them.
+    sa.Column("live_at", UTCDateTime, nullable=True),
     sa.Index("ix_article_tags_tag", "tag_id", "article_id"),
+    sa.Index(
+        "ix_article_tags_live",
+        "tag_id",
+        "live_at",
+        "article_id",
+        sqlite_where=sa.text("live_at IS NOT NULL"),
+        postgresql_where=sa.text("live_at IS NOT NULL"),
+    ),
 )
 
 
@@ -198,6 +211,11 @@ class Article(db.Model):
     @property
     def tag_names(self) -> list[str]:
         return [tag.name for tag in self.tags]
+
+    @property
+    def tag_links(self) -> list[tuple[str, str | None]]:
+        """Each tag's name and slug (None for a tag not saved yet, in a preview)."""
+        return [(tag.name, tag.slug) for tag in self.tags]
 
 
 def live() -> sa.ColumnElement[bool]:

@@ -73,7 +73,9 @@ def init_app(app: Flask) -> None:
     }
     app.jinja_env.filters.update(filters)
     env = app.jinja_env
-    env.globals.update(masthead_html=masthead_html, now=now, archive_path=archive_path)
+    env.globals.update(
+        masthead_html=masthead_html, now=now, archive_path=archive_path, tag_path=tag_path
+    )
     # The listing macros, loaded once: an {% import %} in each page costs a look-up over
     # every global on every render.
     env.globals["teasers"] = env.get_template("_macros/teaser.html").module.teasers  # type: ignore[attr-defined]
@@ -328,6 +330,13 @@ def article_path(article_id: int, slug: str, root: str | None = None) -> str:
     if not _PLAIN_SLUG.fullmatch(slug):
         slug = quote(slug, safe=_PATH_SAFE)
     return f"{root}/article/{article_id}/{slug}"
+
+
+def tag_path(slug: str) -> str:
+    """Return a tag page's URL path without url_for (an article page links each of its tags)."""
+    if not _PLAIN_SLUG.fullmatch(slug):
+        slug = quote(slug, safe=_PATH_SAFE.replace("/", ""))
+    return f"{request.script_root}/tag/{slug}/"
 
 
 def script_json(data: Any) -> Markup:

@@ -136,6 +136,7 @@ READER_PAGES = {
     "older page": "article.teaser",
     "article": "article.article .article-body",
     "day": "article.teaser",
+    "tag": "h1.tag-title ~ article.teaser",
     "month": "table.month-grid",
     "year": "ol.month-list",
     "not found": ".error-page",
@@ -147,8 +148,10 @@ def open_reader_page(page: Page, base: str, kind: str) -> None:
     response = page.goto(base + "/")
     if kind == "older page":
         response = page.goto(base + first_href(page, "a[rel=next]"))
-    elif kind == "article":
+    elif kind in ("article", "tag"):
         response = page.goto(base + first_href(page, "article.teaser h2 a"))
+        if kind == "tag":
+            response = page.goto(base + first_href(page, "ul.tags a[rel=tag]"))
     elif kind in ("day", "month", "year"):
         day = first_href(page, "nav.day-strip a")  # /archive/yyyy/mm/dd/
         cut = {"day": 0, "month": 1, "year": 2}[kind]

@@ -85,3 +85,30 @@ def test_the_feed_reads_the_visible_index_in_order(app: Flask, make_article) -> 
         # The visible index from `now` down, no sort.
         assert "ix_articles_visible" in plan, plan
         assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+def test_tag_listings_read_the_tags_live_index_in_order(app: Flask, make_article) -> None:
+    from blog import publishing
+    from blog.models import Tag
+
+    for n in range(30):
+        article = make_article(title=f"Piece {n}", published_at=utcnow() - timedelta(hours=n))
+        publishing.set_tags(article, ["Economy"] if n % 3 else ["Economy", "Trade"])
+        db.session.commit()
+    with app.app_context():
+        tag = db.session.scalar(sa.select(Tag.id).where(Tag.slug == "economy"))
+        now = utcnow()
+        params = {
+            "tag": tag,
+            "lower": articles.EARLIEST,
+            "upper": now,
+            "edge_at": now - timedelta(hours=10),
+            "edge_id": 10,
+            "limit": 21,
+        }
+        # A page is a walk of the tag's own stretch of the index, from the cursor on, that
+        # stops after a page: never all of a tag's articles read and sorted.
+        for statement in (articles.TAG_NEWEST_FIRST, articles.TAG_OLDEST_FIRST):
+            plan = _plan(statement.statement, params)
+            assert "ix_article_tags_live" in plan, plan
+            assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan

@@ -119,14 +119,18 @@ def _zone() -> ZoneInfo:
 
 @group.command("recount")
 def recount() -> None:
-    """Rebuild the per-day article counts from the articles, in the zone the site keeps them in."""
+    """Rebuild the per-day article counts from the articles, in the zone the site keeps them in,
+    and the tag pages' order from the articles too."""
     # The site's own zone, not this shell's: run without the service's TIMEZONE, a recount
     # in UTC would leave every running worker reading UTC days as its own.
     kept = counts.kept_zone(db.session)
     zone = site_zone(kept) if kept else _zone()
     days = counts.rebuild(db.session, zone)
+    relinked = counts.relink_tags(db.session)
     db.session.commit()
     click.echo(f"Recounted {days:,} days in {zone.key}.")
+    if relinked:
+        click.echo(f"Put {relinked:,} tag links back in step with their articles.")
     if zone.key != current_app.config["TIMEZONE"]:
         click.echo(
             f"That is the zone the site keeps them in; this command ran with TIMEZONE "

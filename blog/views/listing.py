@@ -13,9 +13,17 @@ from ..site import now, take_content_version, teasers
 
 
 def page_or_redirect(
-    endpoint: str, start: datetime | None = None, end: datetime | None = None, **values: object
+    endpoint: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    tag: int | None = None,
+    **values: object,
 ) -> articles.Page | Response:
-    """Read ?before= / ?after= and return the page, or a redirect to the listing's start."""
+    """Read ?before= / ?after= and return the page, or a redirect to the listing's start.
+
+    `values` are the listing's URL values; `tag`, a tag's id, lists only its articles.
+    """
     try:
         before = articles.Cursor.parse(request.args.get("before"))
         after = articles.Cursor.parse(request.args.get("after"))
@@ -24,7 +32,13 @@ def page_or_redirect(
     if before and after:
         abort(404)
     page = articles.listing(
-        now(), current_app.config["PER_PAGE"], before=before, after=after, start=start, end=end
+        now(),
+        current_app.config["PER_PAGE"],
+        before=before,
+        after=after,
+        start=start,
+        end=end,
+        tag=tag,
     )
     if page is None:
         return redirect(url_for(endpoint, **values))

@@ -1,0 +1,340 @@
+"""Tag pages: a tag's visible articles, newest first, a page at a time, linked from articles.
+
+Each saved tag link carries its article's instant while the article is live
+(article_tags.live_at); these tests check the pages readers see and that stored instant
+after every kind of write.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from test_admin_articles import edit_form, form
+from test_auth import sign_in
+from test_pages import rel_links, teasers
+
+from blog import create_app, dates, publishing
+from blog.dates import utcnow
+from blog.extensions import db
+from blog.models import Article, Tag, article_tags
+
+from conftest import base_config
+
+
+def tagged(make_article: Callable[..., Article], *names: str, **fields: object) -> Article:
+    """An article (published an hour ago unless told otherwise) carrying the named tags."""
+    article = make_article(**fields)
+    publishing.set_tags(article, names)
+    db.session.commit()
+    return article
+
+
+def links_out_of_step() -> list[tuple[int, int, object, object]]:
+    """Tag links whose live_at is not their article's instant-if-live: none, when all is well."""
+    rows = db.session.execute(
+        sa.select(article_tags.c.article_id, article_tags.c.tag_id, article_tags.c.live_at)
+    ).all()
+    wrong = []
+    for article_id, tag_id, live_at in rows:
+        article = db.session.get(Article, article_id, populate_existing=True)
+        expected = article.published_at if article.is_live else None
+        if live_at is not None:
+            live_at = dates.as_utc(live_at)
+        if live_at != expected:
+            wrong.append((article_id, tag_id, live_at, expected))
+    return wrong
+
+
+def page(client: FlaskClient, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def test_a_tag_page_lists_the_visible_articles_carrying_it_newest_first(
+    app: Flask, client: FlaskClient, make_article
+) -> None:
+    now = utcnow()
+    for n in range(3):
+        tagged(
+            make_article, "Economy", title=f"Market {n}", published_at=now - timedelta(hours=5 - n)
+        )
+    tagged(
+        make_article, "Economy", "Trade", title="Port deal", published_at=now - timedelta(hours=1)
+    )
+    tagged(make_article, "Sport", title="Cup final", published_at=now - timedelta(minutes=30))
+    tagged(make_article, "Economy", title="Draft budget", status="draft")
+    tagged(make_article, "Economy", title="Scheduled budget", published_at=now + timedelta(hours=2))
+    tagged(make_article, "Economy", title="Trashed budget", deleted_at=now)
+
+    html = page(client, "/tag/economy/")
+
+    assert teasers(html) == ["Port deal", "Market 2", "Market 1", "Market 0"]
+    assert '<h1 class="tag-title">Tagged <span dir="auto">Economy</span></h1>' in html
+    assert "<title>Economy &ndash;" in html or "<title>Economy –" in html
+    # The masthead's day strip and total are there as on every reader page.
+    assert 'class="day-strip"' in html and "Total: 5 articles" in html
+    assert teasers(page(client, "/tag/trade/")) == ["Port deal"]
+    assert '<span class="byline">writer</span>' in html  # bylines as on every listing
+
+
+def test_an_article_page_links_each_of_its_tags_to_the_tag_page(
+    client: FlaskClient, make_article
+) -> None:
+    article = tagged(make_article, "Science", "Space travel", "علوم", title="Launch day")
+
+    html = page(client, f"/article/{article.id}/{article.slug}")
+
+    tags = re.search(r'<ul class="tags"[^>]*>(.*?)</ul>', html, re.S)
+    assert tags, html
+    found = re.findall(r'<a href="([^"]+)" rel="tag">([^<]+)</a>', tags[1])
+    assert found == [
+        ("/tag/science/", "Science"),
+        ("/tag/space-travel/", "Space travel"),
+        ("/tag/%D8%B9%D9%84%D9%88%D9%85/", "علوم"),
+    ]
+    for href, _ in found:
+        assert teasers(page(client, href)) == ["Launch day"], href
+
+
+def test_tag_pages_page_through_every_article_once_both_ways(
+    make_app: Callable[..., Flask], make_article
+) -> None:
+    app = make_app(PER_PAGE=3)
+    client = app.test_client()
+    start = utcnow() - timedelta(days=3)
+    expected = []
+    for n in range(8):
+        # Pairs share an instant (ties broken by id); untagged articles lie in between.
+        at = start + timedelta(hours=n // 2)
+        tagged(make_article, "Health", title=f"Clinic {n}", published_at=at)
+        make_article(title=f"Other {n}", published_at=at + timedelta(minutes=1))
+        expected.insert(0, f"Clinic {n}")
+
+    seen, url, pages = [], "/tag/health/", []
+    while url:
+        html = page(client, url)
+        pages.append(html)
+        seen += teasers(html)
+        url = rel_links(html).get("next")
+    assert seen == expected
+    assert len(pages) == 3
+    assert "prev" not in rel_links(pages[0])
+    assert '<link rel="next" href="/tag/health/?before=' in pages[0]
+
+    back = page(client, rel_links(pages[2])["prev"])
+    assert teasers(back) == expected[3:6]
+    first = client.get(rel_links(back)["prev"])
+    assert first.status_code == 302
+    assert first.headers["Location"] == "/tag/health/"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/tag/nothing-like-it/",
+        "/tag/drafts-only/",
+        "/tag/economy/?before=abc",
+        "/tag/economy/?before=1.2&after=3.4",
+        "/tag/economy/?before=1000000.1",  # before every article: an empty page
+        "/tag/%00/",
+        "/tag/" + "x" * 101 + "/",
+        "/tag/%FF%FE/",
+    ],
+)
+def test_unknown_tags_empty_pages_and_bad_addresses_answer_404(
+    client: FlaskClient, make_article, url: str
+) -> None:
+    tagged(make_article, "Economy", title="Market")
+    tagged(make_article, "Drafts only", title="Not yet", status="draft")
+
+    response = client.get(url)
+
+    assert response.status_code == 404
+    assert "Not yet" not in response.get_data(as_text=True)
+
+
+def test_saves_through_the_form_move_articles_on_and_off_tag_pages(
+    app: Flask, client: FlaskClient, make_user
+) -> None:
+    make_user("amina", "author")
+    assert sign_in(client, "amina").status_code == 303
+    reader = app.test_client()
+
+    response = client.post("/admin/articles/new", data=form(title="Bridge opens", tags="Transport"))
+    assert response.status_code == 303
+    article_id = int(re.search(r"/admin/articles/(\d+)/", response.headers["Location"])[1])
+    assert teasers(page(reader, "/tag/transport/")) == ["Bridge opens"]
+
+    # Retagged: off the old tag's page, onto the new one's.
+    data = {**edit_form(client, article_id), "tags": "Roads, Bridges", "save": "Save"}
+    assert client.post(f"/admin/articles/{article_id}/edit", data=data).status_code == 303
+    assert reader.get("/tag/transport/").status_code == 404
+    assert teasers(page(reader, "/tag/bridges/")) == ["Bridge opens"]
+
+    # Back to a draft, published again, to the trash, restored.
+    data = {**edit_form(client, article_id), "status": "draft", "save": "Save"}
+    assert client.post(f"/admin/articles/{article_id}/edit", data=data).status_code == 303
+    assert reader.get("/tag/roads/").status_code == 404
+    data = {**edit_form(client, article_id), "status": "published", "save": "Save"}
+    assert client.post(f"/admin/articles/{article_id}/edit", data=data).status_code == 303
+    assert teasers(page(reader, "/tag/roads/")) == ["Bridge opens"]
+    assert client.post(f"/admin/articles/{article_id}/delete").status_code == 303
+    assert reader.get("/tag/roads/").status_code == 404
+    assert client.post(f"/admin/articles/{article_id}/restore").status_code == 303
+    assert teasers(page(reader, "/tag/roads/")) == ["Bridge opens"]
+    assert links_out_of_step() == []
+
+
+def test_a_scheduled_article_joins_its_tag_page_when_its_time_comes(
+    client: FlaskClient, make_article, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_now = utcnow()
+    due = real_now + timedelta(hours=1)
+    tagged(
+        make_article, "Culture", title="Museum reopens", published_at=real_now - timedelta(hours=1)
+    )
+    tagged(make_article, "Culture", title="Festival opens", published_at=due)
+
+    assert teasers(page(client, "/tag/culture/")) == ["Museum reopens"]
+
+    monkeypatch.setattr(dates, "utcnow", lambda: due + timedelta(seconds=1))
+    assert teasers(page(client, "/tag/culture/")) == ["Festival opens", "Museum reopens"]
+
+
+def test_every_write_keeps_the_links_instants_exact(app: Flask, make_article) -> None:
+    now = utcnow()
+    first = tagged(make_article, "A", "B", title="One", published_at=now - timedelta(days=1))
+    second = tagged(make_article, "B", title="Two", status="draft")
+    third = tagged(make_article, "A", title="Three", published_at=now + timedelta(days=1))
+    assert links_out_of_step() == []
+
+    first.published_at = now - timedelta(days=2)  # moved back a day
+    second.status = "published"
+    second.published_at = now - timedelta(hours=3)
+    third.deleted_at = now
+    db.session.commit()
+    assert links_out_of_step() == []
+
+    publishing.set_tags(first, ["C"])  # only the tags change
+    third.deleted_at = None
+    db.session.commit()
+    assert links_out_of_step() == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(article_tags)) == 3
+
+    db.session.delete(second)  # purged: its links go with it
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(article_tags)) == 2
+    assert links_out_of_step() == []
+
+
+def test_recount_puts_links_written_behind_the_sites_back_in_step(
+    app: Flask, runner, make_article
+) -> None:
+    live = tagged(make_article, "A", title="Live")
+    draft = tagged(make_article, "A", title="Draft", status="draft")
+    with db.engine.begin() as connection:  # as a hand-made SQL change would leave them
+        connection.execute(sa.update(article_tags).values(live_at=None))
+        connection.execute(
+            sa.update(article_tags)
+            .where(article_tags.c.article_id == draft.id)
+            .values(live_at=live.published_at)
+        )
+    assert len(links_out_of_step()) == 2
+
+    result = runner.invoke(args=["articles", "recount"])
+
+    assert result.exit_code == 0, result.output
+    assert "Put 2 tag links back in step with their articles." in result.output
+    assert links_out_of_step() == []
+    again = runner.invoke(args=["articles", "recount"])
+    assert "tag links" not in again.output
+
+
+def test_generated_articles_are_on_their_tag_pages(app: Flask, client, runner) -> None:
+    args = ["articles", "generate", "--count", "2000", "--seed", "7", "--years", "1"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert links_out_of_step() == []
+
+    # The tag's visible articles, newest first, as the articles themselves say.
+    expected = db.session.scalars(
+        sa.select(Article.title)
+        .join(article_tags, article_tags.c.article_id == Article.id)
+        .join(Tag, Tag.id == article_tags.c.tag_id)
+        .where(Tag.slug == "economy", Article.status == "published")
+        .where(Article.deleted_at.is_(None), Article.published_at <= utcnow())
+        .order_by(Article.published_at.desc(), Article.id.desc())
+        .limit(app.config["PER_PAGE"])
+    ).all()
+    assert len(expected) == app.config["PER_PAGE"]
+    assert teasers(page(client, "/tag/economy/")) == expected
+
+
+def test_upgrading_fills_in_the_instants_of_live_articles_links(tmp_path: Path) -> None:
+    path = tmp_path / "blog.sqlite3"
+    app = create_app(base_config(f"sqlite:///{path}", tmp_path))
+    with app.app_context():
+        upgrade(revision="0005")
+        db.engine.dispose()
+    row = (
+        "INSERT INTO articles (id, title, slug, summary, body_markdown, body_html, status,"
+        " published_at, created_at, updated_at, deleted_at, author_id, external_id, version)"
+        " VALUES (?, ?, ?, 's', 'b', '<p>b</p>', ?, '2024-03-10 09:30:00.000000',"
+        " '2024-03-10 09:30:00.000000', '2024-03-10 09:30:00.000000', ?, 1, NULL, 1)"
+    )
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO users (id, username, password_hash, role, active, created_at)"
+            " VALUES (1, 'amina', 'x', 'author', 1, '2024-01-01 00:00:00.000000')"
+        )
+        connection.execute(row, (1, "Live", "live", "published", None))
+        connection.execute(row, (2, "Draft", "draft", "draft", None))
+        connection.execute(row, (3, "Trashed", "trashed", "published", "2024-03-11 00:00:00"))
+        connection.execute("INSERT INTO tags (id, name, slug) VALUES (1, 'News', 'news')")
+        connection.executemany(
+            "INSERT INTO article_tags (article_id, tag_id) VALUES (?, 1)", [(1,), (2,), (3,)]
+        )
+    connection.close()
+
+    with app.app_context():
+        upgrade()
+        links = db.session.execute(
+            sa.select(article_tags.c.article_id, article_tags.c.live_at).order_by(
+                article_tags.c.article_id
+            )
+        ).all()
+        assert [(n, at and at.isoformat()) for n, at in links] == [
+            (1, "2024-03-10T09:30:00+00:00"),
+            (2, None),
+            (3, None),
+        ]
+        client = app.test_client()
+        assert teasers(page(client, "/tag/news/")) == ["Live"]
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_tag_page_is_cached_and_changes_when_an_article_is_tagged(
+    app: Flask, client: FlaskClient, make_article
+) -> None:
+    tagged(make_article, "Politics", title="Vote counted")
+    first = client.get("/tag/politics/")
+    assert first.status_code == 200 and first.headers.get("ETag")
+    again = client.get("/tag/politics/", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+    tagged(make_article, "Politics", title="Council sits")
+
+    fresh = client.get("/tag/politics/", headers={"If-None-Match": first.headers["ETag"]})
+    assert fresh.status_code == 200
+    assert teasers(fresh.get_data(as_text=True)) == ["Council sits", "Vote counted"]
