@@ -12,13 +12,14 @@ import math
 import random
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, url_for
 
 from . import SECRET_KEY, TIMEZONE, WORK
 
-KINDS = ("home", "article", "day", "month", "year", "listing-front", "listing-deep")
+KINDS = ("home", "article", "day", "month", "year", "tag", "listing-front", "listing-deep")
 
 
 def draw(database_url: str, count: int, seed: int = 1) -> dict[str, list[str]]:
@@ -30,7 +31,7 @@ def draw(database_url: str, count: int, seed: int = 1) -> dict[str, list[str]]:
     )
     rng = random.Random(seed)
     with app.test_request_context("/"):
-        paths = {"home": ["/"], "article": _articles(count, rng)}
+        paths = {"home": ["/"], "article": _articles(count, rng), "tag": _tag_pages(count, rng)}
         paths.update(_archives(app, count, rng))
         paths.update(_listing(app, count))
         from blog.extensions import db
@@ -59,6 +60,32 @@ def _visible(now: datetime) -> sa.ColumnElement[bool]:
 
 def _articles(count: int, rng: random.Random) -> list[str]:
     """Random visible articles: random ids over the whole id range, kept when visible."""
+    from blog.models import Article
+
+    rows = _random_visible(count, rng, sa.select(Article.id, Article.slug))
+    return [url_for("article.show", article_id=id_, slug=slug) for id_, slug in rows]
+
+
+def _tag_pages(count: int, rng: random.Random) -> list[str]:
+    """Pages of tags at random depths: each a random visible article's tag, listed from it on.
+
+    The page starts at the article's own cursor, as the "Older" link of the page before it
+    would: any depth within any tag, over the whole date range.
+    """
+    from blog.articles import Cursor
+    from blog.models import Article, Tag, article_tags
+
+    links = (
+        sa.select(Tag.slug, Article.published_at, Article.id)
+        .join(article_tags, article_tags.c.article_id == Article.id)
+        .join(Tag, Tag.id == article_tags.c.tag_id)
+    )
+    rows = _random_visible(count, rng, links)
+    return [url_for("tag.show", slug=slug, before=Cursor(at, id_).token) for slug, at, id_ in rows]
+
+
+def _random_visible(count: int, rng: random.Random, stmt: sa.Select[Any]) -> list[Any]:
+    """Up to `count` rows of stmt (which selects from articles) for random visible articles."""
     from blog.dates import utcnow
     from blog.extensions import db
     from blog.models import Article
@@ -71,14 +98,10 @@ def _articles(count: int, rng: random.Random) -> list[str]:
         return []
     candidates = list(range(low, high + 1))
     rng.shuffle(candidates)
-    found: list[str] = []
+    found: list[Any] = []
     for start in range(0, len(candidates), 1000):
         chunk = candidates[start : start + 1000]
-        rows = db.session.execute(
-            sa.select(Article.id, Article.slug).where(visible, Article.id.in_(chunk))
-        )
-        for article_id, slug in rows:
-            found.append(url_for("article.show", article_id=article_id, slug=slug))
+        found += db.session.execute(stmt.where(visible, Article.id.in_(chunk))).all()
         if len(found) >= count:
             break
     return found[:count]
