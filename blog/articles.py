@@ -23,7 +23,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from . import counts, engines
 from .dates import day_bounds, local_date, local_today
 from .extensions import db
-from .models import MAX_ID, Article, DayCount, Tag, User, article_tags, live
+from .models import MAX_ID, Article, DayCount, Tag, User, article_tags, live, tag_order
 
 # seconds.id, or seconds.microseconds.id when the instant has a fraction of a second.
 _TOKEN = re.compile(r"(-?\d{1,12})(?:\.(\d{6}))?\.(\d{1,18})")
@@ -313,12 +313,7 @@ def read_article(article_id: int) -> Reading | None:
 
 def _in_order(tags: list[list[str]] | None) -> list[tuple[str, str]]:
     """Put (name, slug) pairs in one order of names on every database, whatever its collation."""
-    # Alphabetical, case aside.
-    return sorted(((name, slug) for name, slug in tags or ()), key=_name_order)
-
-
-def _name_order(tag: tuple[str, str]) -> tuple[str, str]:
-    return tag[0].casefold(), tag[0]
+    return sorted(((name, slug) for name, slug in tags or ()), key=tag_order)
 
 
 class TagShown(NamedTuple):

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import articles, content, dates, publishing, site
 from .extensions import db
-from .models import Article, Tag, User
+from .models import Article, User
 
 MAX_ATTEMPTS = 3
 
@@ -108,7 +108,10 @@ def preview(
     _set_body(shown, article, data.body)
     # Committed values fire no backref events, so the shown copy never joins the session.
     set_committed_value(shown, "author", article.author if article else author)
-    set_committed_value(shown, "tags", [Tag(name=n) for n in publishing.tag_names(data.tags)])
+    # With the slugs a save would give them, so the tags link where they will.
+    with db.session.no_autoflush:
+        tags = publishing.find_tags(publishing.tag_names(data.tags))
+    set_committed_value(shown, "tags", tags)
     return shown
 
 

@@ -213,9 +213,14 @@ class Article(db.Model):
         return [tag.name for tag in self.tags]
 
     @property
-    def tag_links(self) -> list[tuple[str, str | None]]:
-        """Each tag's name and slug (None for a tag not saved yet, in a preview)."""
-        return [(tag.name, tag.slug) for tag in self.tags]
+    def tag_links(self) -> list[tuple[str, str]]:
+        """Each tag's name and slug, in the order article pages list them."""
+        return sorted(((tag.name, tag.slug) for tag in self.tags), key=tag_order)
+
+
+def tag_order(tag: tuple[str, str]) -> tuple[str, str]:
+    """Sort key of a (name, slug) pair: alphabetical, case aside, on every database."""
+    return tag[0].casefold(), tag[0]
 
 
 def live() -> sa.ColumnElement[bool]:

@@ -121,6 +121,15 @@ def tag_names(text: str) -> list[str]:
 
 def set_tags(article: Article, names: Iterable[str]) -> None:
     """Attach tags by name, creating the ones that do not exist yet."""
+    tags = find_tags(names)
+    for tag in tags:
+        if tag.id is None:
+            db.session.add(tag)
+    article.tags = tags
+
+
+def find_tags(names: Iterable[str]) -> list[Tag]:
+    """Return the tags of these names: the stored ones, and new ones (not added) with slugs."""
     wanted = list(dict.fromkeys(names))
     existing = {}
     if wanted:
@@ -135,9 +144,8 @@ def set_tags(article: Article, names: Iterable[str]) -> None:
         if tag is None:
             tag = Tag(name=name, slug=_unique_tag_slug(name, new_slugs))
             new_slugs.add(tag.slug)
-            db.session.add(tag)
         tags.append(tag)
-    article.tags = tags
+    return tags
 
 
 def _unique_tag_slug(name: str, new_slugs: set[str]) -> str:

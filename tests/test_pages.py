@@ -169,15 +169,19 @@ def test_article_page_lists_its_tags_once_each_alphabetically(client, make_artic
     html = client.get(f"/article/{tagged.id}/{tagged.slug}").get_data(as_text=True)
     # One article, one body, however many tags it has.
     assert html.count('<div class="article-body" dir="auto">') == 1
-    shown = re.findall(r"<li dir=\"auto\">(.*?)</li>", TAG_LIST.search(html)[1])
-    # Case aside, in code-point order, on every database whatever its collation.
+    shown = re.findall(
+        r"<li dir=\"auto\"><a href=\"/tag/(t\d)/\" rel=\"tag\">(.*?)</a></li>",
+        TAG_LIST.search(html)[1],
+    )
+    # Case aside, in code-point order, on every database whatever its collation; each
+    # linked to its own tag's page.
     assert shown == [
-        "&lt;b&gt;bold&lt;/b&gt;",
-        "economy",
-        "Ramadan",
-        "zakat",
-        "Économie",
-        "الأخبار",
+        ("t3", "&lt;b&gt;bold&lt;/b&gt;"),
+        ("t5", "economy"),
+        ("t2", "Ramadan"),
+        ("t0", "zakat"),
+        ("t1", "Économie"),
+        ("t4", "الأخبار"),
     ]
     html = client.get(f"/article/{untagged.id}/{untagged.slug}").get_data(as_text=True)
     assert '<article class="article">' in html and not TAG_LIST.search(html)
