@@ -75,10 +75,18 @@ def _tag_pages(count: int, rng: random.Random) -> list[str]:
     from blog.articles import Cursor
     from blog.models import Article, Tag, article_tags
 
+    older = article_tags.alias("older")
     links = (
         sa.select(Tag.slug, Article.published_at, Article.id)
         .join(article_tags, article_tags.c.article_id == Article.id)
         .join(Tag, Tag.id == article_tags.c.tag_id)
+        # Not the tag's oldest article: the page after it would be empty (a 404).
+        .where(
+            sa.exists().where(
+                older.c.tag_id == article_tags.c.tag_id,
+                older.c.live_at < article_tags.c.live_at,
+            )
+        )
     )
     rows = _random_visible(count, rng, links)
     return [url_for("tag.show", slug=slug, before=Cursor(at, id_).token) for slug, at, id_ in rows]

@@ -47,7 +47,7 @@ class AsciiIntegerConverter(IntegerConverter):
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import counts, engines, pagecache, rediscache, security, site
+    from . import counts, engines, pagecache, rediscache, security, site, taglinks
     from .extensions import cache, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -79,6 +79,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see this page."
     login_manager.login_message_category = "info"
     counts.init_app(app)
+    taglinks.init_app(app)
     site.init_app(app)
     security.init_app(app)
     pagecache.init_app(app)

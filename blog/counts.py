@@ -7,9 +7,6 @@ are exact the moment the write commits. Days are those of the zone the counts we
 rebuilt for (`counted_zone`), whatever the writing process's own TIMEZONE: while a new zone
 is rolled out host by host, the old hosts' saves still land on the right days. Bulk loaders
 call `add_days` themselves.
-
-Tag links carry their article's instant while it is live (article_tags.live_at), for tag
-pages; the same flushes set it, after the links themselves are written.
 """
 
 from __future__ import annotations
@@ -28,17 +25,7 @@ from sqlalchemy.orm import Session
 from . import engines
 from .dates import PUBLISH_FROM, PUBLISH_UNTIL, day_bounds, local_date, site_zone
 from .extensions import db
-from .models import (
-    Article,
-    DayCount,
-    HijriMonthStart,
-    SiteState,
-    Tag,
-    User,
-    UTCDateTime,
-    article_tags,
-    live,
-)
+from .models import Article, DayCount, HijriMonthStart, SiteState, Tag, User, UTCDateTime, live
 
 CONTENT_VERSION = "content_version"
 _BUMPED = "blog.version_bumped"
@@ -50,7 +37,6 @@ def init_app(app: Flask) -> None:
     # The listener lives on the shared session factory: add it once, however many apps.
     if not sa.event.contains(db.session, "before_flush", _before_flush):
         sa.event.listen(db.session, "before_flush", _before_flush)
-        sa.event.listen(db.session, "after_flush", _after_flush)
         for event in ("after_commit", "after_soft_rollback"):
             sa.event.listen(db.session, event, _transaction_over)
 
@@ -337,47 +323,6 @@ def _before_flush(session: Session, flush_context: object, instances: object) ->
             if new is not None:
                 deltas[local_date(new, tz)] += 1
         add_days(session, deltas)
-
-
-_SET_LIVE_AT = (
-    sa.update(article_tags)
-    .where(article_tags.c.article_id == sa.bindparam("article"))
-    .values(live_at=sa.bindparam("instant", type_=UTCDateTime))
-)
-
-
-def _after_flush(session: Session, flush_context: object) -> None:
-    """Give the tag links of every article this flush wrote its instant while it is live.
-
-    After the flush, not before: a new article's id and its new links exist only now. (The
-    session's new and dirty sets still hold what this flush wrote.)
-    """
-    written = [
-        {"article": obj.id, "instant": _counted(obj, history=False)}
-        for obj in (*session.new, *session.dirty)
-        if isinstance(obj, Article) and (obj in session.new or session.is_modified(obj))
-    ]
-    if written:
-        session.connection().execute(_SET_LIVE_AT, written)
-
-
-def relink_tags(session: Session) -> int:
-    """Set every tag link's live_at from its article again; return how many were wrong.
-
-    For repairs (`flask articles recount`): every save keeps them right by itself.
-    """
-    instant = (
-        sa.select(Article.published_at)
-        .where(Article.id == article_tags.c.article_id, live())
-        .scalar_subquery()
-    )
-    result = session.execute(
-        sa.update(article_tags)
-        .where(article_tags.c.live_at.is_distinct_from(instant))
-        .values(live_at=instant)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount
 
 
 def _transaction_over(session: Session, *transaction: object) -> None:

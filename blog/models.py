@@ -219,7 +219,7 @@ class Article(db.Model):
 
 
 def tag_order(tag: tuple[str, str]) -> tuple[str, str]:
-    """Sort key of a (name, slug) pair: alphabetical, case aside, on every database."""
+    """Return the sort key of a tag's (name, slug): alphabetical, case aside, on any database."""
     return tag[0].casefold(), tag[0]
 
 

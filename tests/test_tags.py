@@ -7,10 +7,11 @@ after every kind of write.
 
 from __future__ import annotations
 
+import json
+import os
 import re
-import sqlite3
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,12 +23,12 @@ from test_admin_articles import edit_form, form
 from test_auth import sign_in
 from test_pages import rel_links, teasers
 
-from blog import create_app, dates, publishing
+from blog import create_app, dates, engines, publishing
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Article, Tag, article_tags
 
-from conftest import base_config
+from conftest import BACKENDS, base_config, pg_url
 
 
 def tagged(make_article: Callable[..., Article], *names: str, **fields: object) -> Article:
@@ -146,6 +147,7 @@ def test_tag_pages_page_through_every_article_once_both_ways(
         "/tag/economy/?before=abc",
         "/tag/economy/?before=1.2&after=3.4",
         "/tag/economy/?before=1000000.1",  # before every article: an empty page
+        "/tag/drafts-only/?after=1700000000.1",  # no newer page: back to an empty first one
         "/tag/%00/",
         "/tag/" + "x" * 101 + "/",
         "/tag/%FF%FE/",
@@ -280,48 +282,117 @@ def test_generated_articles_are_on_their_tag_pages(app: Flask, client, runner) -
     assert teasers(page(client, "/tag/economy/")) == expected
 
 
-def test_upgrading_fills_in_the_instants_of_live_articles_links(tmp_path: Path) -> None:
-    path = tmp_path / "blog.sqlite3"
-    app = create_app(base_config(f"sqlite:///{path}", tmp_path))
-    with app.app_context():
-        upgrade(revision="0005")
-        db.engine.dispose()
-    row = (
+@pytest.fixture(params=BACKENDS)
+def unmigrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of this test's own, with no schema at all."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'blog.sqlite3'}"
+        return
+    server = sa.engine.make_url(pg_url())
+    name = f"{server.database}_{os.getpid()}_upgrade"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_upgrading_fills_in_the_instants_of_live_articles_links(
+    unmigrated_url: str, tmp_path: Path
+) -> None:
+    app = create_app(base_config(unmigrated_url, tmp_path))
+    row = sa.text(
         "INSERT INTO articles (id, title, slug, summary, body_markdown, body_html, status,"
         " published_at, created_at, updated_at, deleted_at, author_id, external_id, version)"
-        " VALUES (?, ?, ?, 's', 'b', '<p>b</p>', ?, '2024-03-10 09:30:00.000000',"
-        " '2024-03-10 09:30:00.000000', '2024-03-10 09:30:00.000000', ?, 1, NULL, 1)"
+        " VALUES (:id, :title, :slug, 's', 'b', '<p>b</p>', :status, :at, :at, :at, :deleted,"
+        " 1, NULL, 1)"
     )
-    with sqlite3.connect(path) as connection:
-        connection.execute(
-            "INSERT INTO users (id, username, password_hash, role, active, created_at)"
-            " VALUES (1, 'amina', 'x', 'author', 1, '2024-01-01 00:00:00.000000')"
-        )
-        connection.execute(row, (1, "Live", "live", "published", None))
-        connection.execute(row, (2, "Draft", "draft", "draft", None))
-        connection.execute(row, (3, "Trashed", "trashed", "published", "2024-03-11 00:00:00"))
-        connection.execute("INSERT INTO tags (id, name, slug) VALUES (1, 'News', 'news')")
-        connection.executemany(
-            "INSERT INTO article_tags (article_id, tag_id) VALUES (?, 1)", [(1,), (2,), (3,)]
-        )
-    connection.close()
-
+    at = datetime(2024, 3, 10, 9, 30, tzinfo=UTC)
+    stored = at.replace(tzinfo=None) if unmigrated_url.startswith("sqlite") else at
     with app.app_context():
+        upgrade(revision="0005")
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO users (id, username, password_hash, role, active, created_at)"
+                    " VALUES (1, 'amina', 'x', 'author', true, :at)"
+                ),
+                {"at": stored},
+            )
+            for n, title, status, deleted in (
+                (1, "Live", "published", None),
+                (2, "Draft", "draft", None),
+                (3, "Trashed", "published", stored),
+            ):
+                values = {"title": title, "slug": title.lower(), "status": status}
+                connection.execute(row, {"id": n, "at": stored, "deleted": deleted, **values})
+            connection.execute(
+                sa.text("INSERT INTO tags (id, name, slug) VALUES (1, 'News', 'news')")
+            )
+            connection.execute(
+                sa.text("INSERT INTO article_tags (article_id, tag_id) VALUES (:id, 1)"),
+                [{"id": 1}, {"id": 2}, {"id": 3}],
+            )
+        db.engine.dispose()
+
         upgrade()
+
         links = db.session.execute(
             sa.select(article_tags.c.article_id, article_tags.c.live_at).order_by(
                 article_tags.c.article_id
             )
         ).all()
-        assert [(n, at and at.isoformat()) for n, at in links] == [
-            (1, "2024-03-10T09:30:00+00:00"),
+        assert [(n, live_at and dates.as_utc(live_at)) for n, live_at in links] == [
+            (1, at),
             (2, None),
             (3, None),
         ]
-        client = app.test_client()
-        assert teasers(page(client, "/tag/news/")) == ["Live"]
+        assert teasers(page(app.test_client(), "/tag/news/")) == ["Live"]
         db.session.remove()
-        db.engine.dispose()
+    engines.dispose(app)
+
+
+def test_demo_content_and_imports_keep_the_links_in_step(
+    app: Flask, runner, tmp_path: Path
+) -> None:
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    assert links_out_of_step() == []
+    when = (utcnow() - timedelta(days=1)).isoformat()
+    lines = [
+        {
+            "external_id": "x1",
+            "title": "Imported",
+            "body_markdown": "Text.",
+            "published_at": when,
+            "tags": ["Harbour trade"],
+        },
+        {
+            "external_id": "x2",
+            "title": "Imported draft",
+            "body_markdown": "Text.",
+            "published_at": when,
+            "tags": ["Harbour trade"],
+            "status": "draft",
+        },
+    ]
+    feed = tmp_path / "in.jsonl"
+    feed.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = runner.invoke(args=["articles", "import", str(feed), "--author", "importer"])
+    assert result.exit_code == 0, result.output
+    assert links_out_of_step() == []
+    # Imported again: the first now a draft with another tag, the second published.
+    lines[0].update(status="draft", tags=["Sport"])
+    lines[1].update(status="published")
+    feed.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = runner.invoke(args=["articles", "import", str(feed), "--author", "importer"])
+    assert result.exit_code == 0, result.output
+    assert links_out_of_step() == []
+    assert teasers(page(app.test_client(), "/tag/harbour-trade/")) == ["Imported draft"]
 
 
 def test_a_tag_page_is_cached_and_changes_when_an_article_is_tagged(

@@ -11,7 +11,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from .. import counts, transfer
+from .. import counts, taglinks, transfer
 from .. import generate as generator
 from ..dates import site_zone
 from ..extensions import db
@@ -126,7 +126,7 @@ def recount() -> None:
     kept = counts.kept_zone(db.session)
     zone = site_zone(kept) if kept else _zone()
     days = counts.rebuild(db.session, zone)
-    relinked = counts.relink_tags(db.session)
+    relinked = taglinks.relink(db.session)
     db.session.commit()
     click.echo(f"Recounted {days:,} days in {zone.key}.")
     if relinked:

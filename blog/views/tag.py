@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from .. import articles
 from ..models import Tag
 from ..pagecache import cached_page
+from ..site import now
 from .listing import page_or_redirect
 
 bp = Blueprint("tag", __name__, url_prefix="/tag")
@@ -32,6 +33,10 @@ def show(slug: str) -> str | Response:
         abort(404)
     page = page_or_redirect("tag.show", tag=tag.id, slug=slug)
     if isinstance(page, Response):
+        # Back to the first page, which must not then answer 404 (see the docstring).
+        first = articles.listing(now(), 1, tag=tag.id)
+        if first is None or not first.items:
+            abort(404)
         return page
     if not page.items:
         abort(404)
