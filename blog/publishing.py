@@ -15,6 +15,8 @@ from .models import Article, Tag
 # The sizes of articles.slug and tags.name: longer values are refused, never cut.
 MAX_SLUG = 200
 MAX_TAG_NAME = 80
+# A tag's slug is made at most this long, leaving room in tags.slug (100) for "-2" and on.
+MAX_TAG_SLUG_BASE = 90
 # A slug made from a title is kept short; one the author types may use all of MAX_SLUG.
 TITLE_SLUG_LENGTH = 80
 
@@ -129,18 +131,29 @@ def set_tags(article: Article, names: Iterable[str]) -> None:
 
 
 def find_tags(names: Iterable[str]) -> list[Tag]:
-    """Return the tags of these names: the stored ones, and new ones (not added) with slugs."""
+    """Return the tags of these names: the stored ones, and new ones (not added) with slugs.
+
+    Case aside: "economy" is a stored "Economy" (the one stored first, should both exist),
+    so an author's capitals do not split a tag's page in two.
+    """
     wanted = list(dict.fromkeys(names))
-    existing = {}
+    exact: dict[str, Tag] = {}
+    folded: dict[str, Tag] = {}
     if wanted:
-        rows = db.session.scalars(sa.select(Tag).where(Tag.name.in_(wanted)))
-        existing = {tag.name: tag for tag in rows}
+        # A name differing only in case makes the same slug, so the stored tags it can be
+        # are those with that slug or one numbered after it ("economy-2").
+        bases = {content.slugify(name, max_length=MAX_TAG_SLUG_BASE) for name in wanted}
+        near = [Tag.slug.startswith(f"{base}-", autoescape=True) for base in bases]
+        stmt = sa.select(Tag).where(sa.or_(Tag.name.in_(wanted), Tag.slug.in_(bases), *near))
+        for tag in db.session.scalars(stmt.order_by(Tag.id)):
+            exact[tag.name] = tag
+            folded.setdefault(tag.name.casefold(), tag)
     tags = []
     # New tags are not flushed while their slugs are chosen: "C++" and "C#", both "c",
     # must not both take the first free one.
     new_slugs: set[str] = set()
     for name in wanted:
-        tag = existing.get(name)
+        tag = exact.get(name) or folded.get(name.casefold())
         if tag is None:
             tag = Tag(name=name, slug=_unique_tag_slug(name, new_slugs))
             new_slugs.add(tag.slug)
@@ -150,7 +163,7 @@ def find_tags(names: Iterable[str]) -> list[Tag]:
 
 def _unique_tag_slug(name: str, new_slugs: set[str]) -> str:
     """Make a slug from a tag's name that no stored tag and none of new_slugs uses."""
-    base = content.slugify(name, max_length=90)
+    base = content.slugify(name, max_length=MAX_TAG_SLUG_BASE)
     candidate, n = base, 1
     while True:
         if candidate not in new_slugs:

@@ -409,3 +409,40 @@ def test_a_tag_page_is_cached_and_changes_when_an_article_is_tagged(
     fresh = client.get("/tag/politics/", headers={"If-None-Match": first.headers["ETag"]})
     assert fresh.status_code == 200
     assert teasers(fresh.get_data(as_text=True)) == ["Council sits", "Vote counted"]
+
+
+def test_a_tag_typed_in_other_capitals_is_the_stored_tag(
+    app: Flask, client: FlaskClient, make_user
+) -> None:
+    make_user("amina", "author")
+    assert sign_in(client, "amina").status_code == 303
+    for title, tags in (
+        ("Rates rise", "Economy, Économie"),
+        ("Rates fall", "economy, ÉCONOMIE"),
+        ("Rates hold", "ECONOMY"),
+    ):
+        response = client.post("/admin/articles/new", data=form(title=title, tags=tags))
+        assert response.status_code == 303
+
+    names = db.session.scalars(sa.select(Tag.name).order_by(Tag.name)).all()
+    assert names == ["Economy", "Économie"]
+    reader = app.test_client()
+    assert teasers(page(reader, "/tag/economy/")) == ["Rates hold", "Rates fall", "Rates rise"]
+    assert teasers(page(reader, "/tag/economie/")) == ["Rates fall", "Rates rise"]
+    # The preview shows the stored tag too, linked to its page.
+    data = {**form(tags="economy"), "preview": "Preview"}
+    del data["save"]
+    preview = client.post("/admin/articles/new", data=data)
+    assert '<a href="/tag/economy/" rel="tag">Economy</a>' in preview.get_data(as_text=True)
+
+
+def test_of_two_stored_tags_differing_in_case_the_exact_name_wins(app: Flask, make_article) -> None:
+    older = tagged(make_article, "Economy", title="First")
+    newer = tagged(make_article, title="Second")
+    newer.tags = [Tag(name="economy", slug="economy-2")]  # as saved before names were folded
+    db.session.commit()
+
+    article = tagged(make_article, "economy", "ECONOMY", title="Third")
+
+    assert sorted(tag.slug for tag in article.tags) == ["economy", "economy-2"]
+    assert {tag.name: tag.slug for tag in older.tags} == {"Economy": "economy"}
