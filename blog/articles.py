@@ -326,10 +326,16 @@ class TagShown(NamedTuple):
     slug: str
 
 
+# A tag's page: through the ORM session, this look-up cost the page more than its listing.
+_TAG = engines.PlainSelect(
+    sa.select(Tag.id, Tag.name, Tag.slug).where(Tag.slug == sa.bindparam("slug"))
+)
+
+
 def find_tag(slug: str) -> TagShown | None:
     """Return the tag a page address names, or None."""
-    row = db.session.execute(sa.select(Tag.id, Tag.name, Tag.slug).where(Tag.slug == slug)).first()
-    return None if row is None else TagShown._make(row)
+    rows = _TAG.rows({"slug": slug})
+    return TagShown._make(rows[0]) if rows else None
 
 
 def last_change(published_at: datetime, updated_at: datetime) -> datetime:
