@@ -106,17 +106,29 @@ def _teasers(newest_first: bool) -> sa.Select[Any]:
     )
 
 
-def _tagged_teasers(newest_first: bool) -> sa.Select[Any]:
+def _tagged_teasers(newest_first: bool, sqlite: bool = False) -> sa.Select[Any]:
     """A tag's listing query: its links' live_at walked in order, as _teasers walks articles.
 
     A link's live_at is its article's published_at while the article is live, else NULL
     (see models.article_tags), so the page's cursor and bounds are the same instants.
     """
     link = article_tags.c
+    found = Article.id == link.article_id
+    if sqlite:
+        # Each article found by (published_at, id) in ix_articles_teasers, which holds every
+        # column a teaser shows, not by id in the table. A tag's twenty articles lie all
+        # over a table of bodies (2.6 GB at a million) that the OS cache may not hold, while
+        # every listing page keeps the far smaller index read: with neither warmed by this
+        # statement, a page took 207 µs this way and 1,377 µs through the table. The unary
+        # plus keeps SQLite's planner off the id (its documented way to disqualify a term).
+        found = sa.and_(
+            Article.published_at == link.live_at,
+            sa.literal_column(f"+{Article.__tablename__}.id") == link.article_id,
+        )
     return _ordered(
         sa.select(*TEASER, counts.version_column())
         .select_from(article_tags)
-        .join(Article, Article.id == link.article_id)
+        .join(Article, found)
         .join(User, User.id == Article.author_id)
         # live() as well: should a link's live_at ever be wrong (a hand-made SQL change),
         # a page comes up short instead of showing a draft.
@@ -148,8 +160,8 @@ def _ordered(stmt: sa.Select[Any], published: Any, pk: Any, newest_first: bool) 
 
 NEWEST_FIRST = engines.PlainSelect(_teasers(True))
 OLDEST_FIRST = engines.PlainSelect(_teasers(False))
-TAG_NEWEST_FIRST = engines.PlainSelect(_tagged_teasers(True))
-TAG_OLDEST_FIRST = engines.PlainSelect(_tagged_teasers(False))
+TAG_NEWEST_FIRST = engines.PlainSelect(_tagged_teasers(True), sqlite=_tagged_teasers(True, True))
+TAG_OLDEST_FIRST = engines.PlainSelect(_tagged_teasers(False), sqlite=_tagged_teasers(False, True))
 
 
 class TeaserRow(NamedTuple):

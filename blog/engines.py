@@ -80,11 +80,19 @@ class PlainSelect:
     On PostgreSQL the statement is prepared once per connection and run with one libpq
     call, its values dumped and its rows read by psycopg's own adapters: through psycopg's
     cursor, an article's read cost the worker about 40-60 µs more.
+
+    `sqlite`, when given, is the statement to run on SQLite instead: the same columns,
+    written for its planner.
     """
 
-    def __init__(self, statement: sa.Select[Any]) -> None:
+    def __init__(self, statement: sa.Select[Any], *, sqlite: sa.Select[Any] | None = None) -> None:
         self.statement = statement
+        self._by_dialect = {"sqlite": sqlite} if sqlite is not None else {}
         self._plans: dict[tuple[str, str], _Plan] = {}
+
+    def statement_for(self, dialect: sa.Dialect) -> sa.Select[Any]:
+        """Return the statement this runs on the dialect's databases."""
+        return self._by_dialect.get(dialect.name, self.statement)
 
     def rows(self, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Run the statement with `params` on a pooled readers' connection; return every row.
@@ -116,7 +124,8 @@ class PlainSelect:
         return plan.convert(rows)
 
     def _compile(self, dialect: sa.Dialect) -> _Plan:
-        compiled = self.statement.compile(dialect=dialect)
+        statement = self.statement_for(dialect)
+        compiled = statement.compile(dialect=dialect)
         processors = {
             name: processor
             for name, bind in compiled.binds.items()
@@ -126,7 +135,7 @@ class PlainSelect:
             None
             if _read_as_utc(column.type, dialect)
             else column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in self.statement.selected_columns
+            for column in statement.selected_columns
         ]
         sql, positions, name = compiled.string, compiled.positiontup, b""
         if dialect.driver == "psycopg":

@@ -96,6 +96,11 @@ def test_tag_listings_read_the_tags_live_index_in_order(app: Flask, make_article
         publishing.set_tags(article, ["Economy"] if n % 3 else ["Economy", "Trade"])
         db.session.commit()
     with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            # Statistics of the small table, not none: unanalysed, the planner counts every
+            # index as one row and may as well walk a whole one for each link.
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.exec_driver_sql("ANALYZE articles, article_tags")
         tag = db.session.scalar(sa.select(Tag.id).where(Tag.slug == "economy"))
         now = utcnow()
         params = {
@@ -108,7 +113,13 @@ def test_tag_listings_read_the_tags_live_index_in_order(app: Flask, make_article
         }
         # A page is a walk of the tag's own stretch of the index, from the cursor on, that
         # stops after a page: never all of a tag's articles read and sorted.
+        # SQLite reads each article's teaser from ix_articles_teasers alone.
+        sqlite = db.engine.dialect.name == "sqlite"
         for statement in (articles.TAG_NEWEST_FIRST, articles.TAG_OLDEST_FIRST):
-            plan = _plan(statement.statement, params)
+            plan = _plan(statement.statement_for(db.engine.dialect), params)
             assert "ix_article_tags_live" in plan, plan
             assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+            if sqlite:
+                assert "COVERING INDEX ix_articles_teasers (published_at=?)" in plan, plan
+            else:
+                assert "Index Cond: (id = article_tags.article_id)" in plan, plan
