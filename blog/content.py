@@ -223,7 +223,7 @@ _TURKISH_AND_CIRCUMFLEX = str.maketrans(
 )
 # Latin letters that NFKD does not decompose.
 _LATIN_EXTRA = str.maketrans(
-    {"ß": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ø": "o", "Ø": "o", "đ": "d",
+    {"ß": "ss", "ẞ": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ø": "o", "Ø": "o", "đ": "d",
      "Đ": "d", "ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ð": "d", "Ð": "d"}
 )  # fmt: skip
 # Apostrophes vanish rather than split words: "Türkiye'de" -> "turkiyede".

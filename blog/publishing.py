@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import unicodedata
 from collections.abc import Iterable
 
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ MAX_SLUG = 200
 MAX_TAG_NAME = 80
 # A tag's slug is made at most this long, leaving room in tags.slug (100) for "-2" and on.
 MAX_TAG_SLUG_BASE = 90
+_BASES_PER_QUERY = 100
 # A slug made from a title is kept short; one the author types may use all of MAX_SLUG.
 TITLE_SLUG_LENGTH = 80
 
@@ -113,12 +115,22 @@ def tag_names(text: str) -> list[str]:
     """Split a comma-separated tag field into distinct, trimmed names; raise TagTooLong."""
     seen: dict[str, str] = {}
     for raw in text.split(","):
-        name = " ".join(raw.split())
+        name = unicodedata.normalize("NFC", " ".join(raw.split()))
         if len(name) > MAX_TAG_NAME:
             raise TagTooLong(name)
-        if name and name.casefold() not in seen:
-            seen[name.casefold()] = name
+        if name and tag_key(name) not in seen:
+            seen[tag_key(name)] = name
     return list(seen.values())
+
+
+def tag_key(name: str) -> str:
+    """Return what two names of one tag have in common, capitals and spelling aside.
+
+    Case-folded after compatibility normalisation, so "Économie" typed with a combining
+    accent and "ÉCONOMIE" are one tag, and with the dot İ leaves behind dropped, so are
+    "İstanbul" and "istanbul", as slugify makes them.
+    """
+    return unicodedata.normalize("NFKC", name).casefold().replace("i\u0307", "i")
 
 
 def set_tags(article: Article, names: Iterable[str]) -> None:
@@ -133,32 +145,39 @@ def set_tags(article: Article, names: Iterable[str]) -> None:
 def find_tags(names: Iterable[str]) -> list[Tag]:
     """Return the tags of these names: the stored ones, and new ones (not added) with slugs.
 
-    Case aside: "economy" is a stored "Economy" (the one stored first, should both exist),
-    so an author's capitals do not split a tag's page in two.
+    Capitals aside (tag_key): "economy" is a stored "Economy", so an author's capitals do
+    not split a tag's page in two. A stored tag of exactly the name comes first, then the
+    oldest of the stored names that differ from it only so.
     """
     wanted = list(dict.fromkeys(names))
     exact: dict[str, Tag] = {}
-    folded: dict[str, Tag] = {}
+    candidates: dict[int, Tag] = {}
+    bases = sorted({content.slugify(name, max_length=MAX_TAG_SLUG_BASE) for name in wanted})
+    # A name differing only in capitals makes the same slug, so the stored tags it can be
+    # are those with that slug or one numbered after it ("economy-2"). In batches: a
+    # statement of a thousand LIKEs would pass SQLite's limit on an expression's depth.
+    for start in range(0, len(bases), _BASES_PER_QUERY):
+        some = bases[start : start + _BASES_PER_QUERY]
+        near = [Tag.slug.startswith(f"{base}-", autoescape=True) for base in some]
+        stmt = sa.select(Tag).where(sa.or_(Tag.slug.in_(some), *near))
+        candidates.update((tag.id, tag) for tag in db.session.scalars(stmt))
     if wanted:
-        # A name differing only in case makes the same slug, so the stored tags it can be
-        # are those with that slug or one numbered after it ("economy-2").
-        bases = {content.slugify(name, max_length=MAX_TAG_SLUG_BASE) for name in wanted}
-        near = [Tag.slug.startswith(f"{base}-", autoescape=True) for base in bases]
-        stmt = sa.select(Tag).where(sa.or_(Tag.name.in_(wanted), Tag.slug.in_(bases), *near))
-        for tag in db.session.scalars(stmt.order_by(Tag.id)):
-            exact[tag.name] = tag
-            folded.setdefault(tag.name.casefold(), tag)
+        stmt = sa.select(Tag).where(Tag.name.in_(wanted))
+        exact.update((tag.name, tag) for tag in db.session.scalars(stmt))
+    oldest_first: dict[str, Tag] = {}
+    for _, tag in sorted(candidates.items()):
+        oldest_first.setdefault(tag_key(tag.name), tag)
     tags = []
     # New tags are not flushed while their slugs are chosen: "C++" and "C#", both "c",
     # must not both take the first free one.
     new_slugs: set[str] = set()
     for name in wanted:
-        tag = exact.get(name) or folded.get(name.casefold())
+        tag = exact.get(name) or oldest_first.get(tag_key(name))
         if tag is None:
             tag = Tag(name=name, slug=_unique_tag_slug(name, new_slugs))
             new_slugs.add(tag.slug)
         tags.append(tag)
-    return tags
+    return list(dict.fromkeys(tags))  # two names may be one stored tag
 
 
 def _unique_tag_slug(name: str, new_slugs: set[str]) -> str:

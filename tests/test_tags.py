@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -446,3 +447,48 @@ def test_of_two_stored_tags_differing_in_case_the_exact_name_wins(app: Flask, ma
 
     assert sorted(tag.slug for tag in article.tags) == ["economy", "economy-2"]
     assert {tag.name: tag.slug for tag in older.tags} == {"Economy": "economy"}
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("İstanbul", "istanbul"),  # Turkish capital dotted I
+        ("E\u0301conomie", "ÉCONOMIE"),  # an accent typed as a combining mark
+        ("STRAẞE", "Straße"),  # capital sharp s
+    ],
+)
+def test_names_that_differ_only_in_how_they_are_written_are_one_tag(
+    app: Flask, make_article, first: str, second: str
+) -> None:
+    one = make_article(title="One")
+    publishing.set_tags(one, publishing.tag_names(first))
+    db.session.commit()
+    two = make_article(title="Two")
+    publishing.set_tags(two, publishing.tag_names(second))
+    db.session.commit()
+
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Tag)) == 1
+    assert [tag.id for tag in two.tags] == [tag.id for tag in one.tags]
+    assert publishing.tag_names(f"{first}, {second}") == [unicodedata.normalize("NFC", first)]
+
+
+def test_two_names_of_one_stored_tag_link_it_once(app: Flask, make_article) -> None:
+    tagged(make_article, "Economy", title="First")
+    article = tagged(make_article, "Economy", "ECONOMY", title="Second")
+    assert [tag.name for tag in article.tags] == ["Economy"]
+
+
+def test_an_article_with_a_thousand_tags_saves_and_its_capitals_find_them(
+    app: Flask, client: FlaskClient, make_user
+) -> None:
+    make_user("amina", "author")
+    assert sign_in(client, "amina").status_code == 303
+    names = [f"Topic {n}" for n in range(1000)]
+
+    first = client.post("/admin/articles/new", data=form(title="Many", tags=", ".join(names)))
+    shouted = ", ".join(name.upper() for name in names)
+    second = client.post("/admin/articles/new", data=form(title="Loud", tags=shouted))
+
+    assert first.status_code == 303 and second.status_code == 303
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Tag)) == 1000
+    assert teasers(page(app.test_client(), "/tag/topic-999/")) == ["Loud", "Many"]
