@@ -348,13 +348,10 @@ class TagShown(NamedTuple):
 
     id: int
     name: str
-    slug: str
 
 
 # A tag's page: through the ORM session, this look-up cost the page more than its listing.
-_TAG = engines.PlainSelect(
-    sa.select(Tag.id, Tag.name, Tag.slug).where(Tag.slug == sa.bindparam("slug"))
-)
+_TAG = engines.PlainSelect(sa.select(Tag.id, Tag.name).where(Tag.slug == sa.bindparam("slug")))
 
 
 def find_tag(slug: str) -> TagShown | None:

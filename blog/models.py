@@ -71,7 +71,7 @@ article_tags = sa.Table(
     sa.Column("article_id", sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("tag_id", sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
     # The article's published_at while it is live (published, not in the trash), else NULL.
-    # Kept in step by counts.py on every flush: a tag's page then walks ix_article_tags_live
+    # Kept in step by taglinks.py on every flush: a tag's page then walks ix_article_tags_live
     # from its cursor and stops after a page, as the home page walks ix_articles_visible,
     # instead of reading every article of a tag to sort them.
     sa.Column("live_at", UTCDateTime, nullable=True),
@@ -207,10 +207,6 @@ class Article(db.Model):
     @property
     def author_name(self) -> str:
         return self.author.username
-
-    @property
-    def tag_names(self) -> list[str]:
-        return [tag.name for tag in self.tags]
 
     @property
     def tag_links(self) -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -95,18 +96,26 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated PostgreSQL database of this session's own, dropped at the end."""
+    with own_pg_database("") as url:
+        migrate(url, tmp_path_factory.mktemp("pg"))
+        yield url
+
+
+@contextmanager
+def own_pg_database(suffix: str) -> Iterator[str]:
+    """Make an empty PostgreSQL database of this process's own; drop it afterwards."""
     server = sa.engine.make_url(pg_url())
-    name = f"{server.database}_{os.getpid()}"
+    name = f"{server.database}_{os.getpid()}{suffix}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    migrate(url, tmp_path_factory.mktemp("pg"))
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def truncate_pg(url: str) -> None:

@@ -35,6 +35,20 @@ def rel_links(html: str) -> dict[str, str]:
     return {rel: href.replace("&amp;", "&") for rel, href in REL.findall(html)}
 
 
+def follow_older(client, url: str) -> tuple[list[str], list[str]]:
+    """Follow a listing's "Older" links from url to its end; return the titles and pages."""
+    seen: list[str] = []
+    pages: list[str] = []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.get_data(as_text=True)
+        pages.append(html)
+        seen += teasers(html)
+        url = rel_links(html).get("next")
+    return seen, pages
+
+
 def test_home_lists_visible_articles_newest_first(client, make_article):
     now = utcnow()
     for n in range(3):
@@ -57,12 +71,7 @@ def test_home_paginates_with_next_and_prev(app, client, make_article):
         make_article(title=f"N{n:02d}", published_at=start + timedelta(minutes=n // 2 * 2))
     expected = [f"N{n:02d}" for n in range(9, -1, -1)]
 
-    seen, url, pages = [], "/", []
-    while url:
-        html = client.get(url).get_data(as_text=True)
-        pages.append(html)
-        seen += teasers(html)
-        url = rel_links(html).get("next")
+    seen, pages = follow_older(client, "/")
     assert seen == expected
     assert len(pages) == 3
     assert "prev" not in rel_links(pages[0])
@@ -86,14 +95,7 @@ def test_articles_within_one_second_are_each_listed_once(app, client, make_artic
     day = second.astimezone(ZoneInfo(app.config["TIMEZONE"])).date()
 
     for start in ("/", f"/archive/{day:%Y/%m/%d}/"):
-        seen, url, pages = [], start, []
-        while url:
-            response = client.get(url)
-            assert response.status_code == 200, url
-            html = response.get_data(as_text=True)
-            pages.append(html)
-            seen += teasers(html)
-            url = rel_links(html).get("next")
+        seen, pages = follow_older(client, start)
         assert seen == expected, start
         back = client.get(rel_links(pages[-1])["prev"]).get_data(as_text=True)
         assert teasers(back) == expected[4:8], start

@@ -56,18 +56,23 @@ def _plan(statement: sa.Select[Any], params: dict[str, Any]) -> str:
         return "\n".join(str(row[0]) for row in rows)
 
 
+def _page_params() -> dict[str, Any]:
+    """The bounds and cursor of a listing page some way down, as articles.listing binds them."""
+    now = utcnow()
+    return {
+        "lower": articles.EARLIEST,
+        "upper": now,
+        "edge_at": now - timedelta(hours=10),
+        "edge_id": 10,
+        "limit": 21,
+    }
+
+
 def test_listings_read_the_visible_index_in_order(app: Flask, make_article) -> None:
     for n in range(30):
         make_article(title=f"Piece {n}", published_at=utcnow() - timedelta(hours=n))
     with app.app_context():
-        now = utcnow()
-        params = {
-            "lower": articles.EARLIEST,
-            "upper": now,
-            "edge_at": now - timedelta(hours=10),
-            "edge_id": 10,
-            "limit": 21,
-        }
+        params = _page_params()
         # SQLite reads a page from the index alone; PostgreSQL from the narrower index.
         sqlite = db.engine.dialect.name == "sqlite"
         index = "COVERING INDEX ix_articles_teasers" if sqlite else "ix_articles_visible"
@@ -102,15 +107,7 @@ def test_tag_listings_read_the_tags_live_index_in_order(app: Flask, make_article
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
                 c.exec_driver_sql("ANALYZE articles, article_tags")
         tag = db.session.scalar(sa.select(Tag.id).where(Tag.slug == "economy"))
-        now = utcnow()
-        params = {
-            "tag": tag,
-            "lower": articles.EARLIEST,
-            "upper": now,
-            "edge_at": now - timedelta(hours=10),
-            "edge_id": 10,
-            "limit": 21,
-        }
+        params = {**_page_params(), "tag": tag}
         # A page is a walk of the tag's own stretch of the index, from the cursor on, that
         # stops after a page: never all of a tag's articles read and sorted.
         # SQLite reads each article's teaser from ix_articles_teasers alone.
