@@ -1,16 +1,24 @@
-"""User names and passwords: the rules every way of creating a user applies.
+"""User names and passwords, the rules every way of creating a user applies, and sign-ins.
 
 Two names that differ only in case belong to one person, not two.
+
+A session signs its browser in only while its row in sign_ins lives (models.SignIn): the
+session cookie is signed but kept by the browser, so without the row a copy of it would
+sign its holder in after its owner signed out.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
+from datetime import timedelta
 
 import sqlalchemy as sa
 
+from .dates import utcnow
 from .extensions import db
-from .models import User
+from .models import SignIn, User
 
 MAX_USERNAME_LENGTH = 64
 MIN_PASSWORD_LENGTH = 8
@@ -53,3 +61,51 @@ def same_name(name: str) -> str | None:
         if name_key(username) == key:
             return username
     return None
+
+
+def start_sign_in(user: User, lifetime: timedelta) -> str:
+    """Record a new signed-in browser; return the token its session keeps.
+
+    Sign-ins older than `lifetime` are cleared away while at it: they sign no one in.
+    """
+    db.session.execute(sa.delete(SignIn).where(SignIn.created_at < utcnow() - lifetime))
+    token = secrets.token_urlsafe(32)
+    db.session.add(SignIn(user_id=user.id, token_digest=_digest(token)))
+    return token
+
+
+def signed_in_user(user_id: int, token: str, lifetime: timedelta) -> User | None:
+    """Return the active user a session's token signs in, or None.
+
+    None when the token names no sign-in of that user (signed out, or ended by a password
+    change or deactivation) or one older than `lifetime`.
+    """
+    found = db.session.execute(
+        sa.select(User, SignIn.created_at)
+        .join(SignIn, SignIn.user_id == User.id)
+        .where(User.id == user_id, SignIn.token_digest == _digest(token))
+    ).first()
+    if found is None:
+        return None
+    user, created_at = found
+    if not user.active or created_at < utcnow() - lifetime:
+        return None
+    return user
+
+
+def end_sign_in(token: str) -> None:
+    """Forget one signed-in browser: its session, or any copy of it, signs no one in."""
+    db.session.execute(sa.delete(SignIn).where(SignIn.token_digest == _digest(token)))
+
+
+def end_sign_ins(user: User, keep: str | None = None) -> None:
+    """Sign the user out everywhere, except the browser whose token is `keep`."""
+    stmt = sa.delete(SignIn).where(SignIn.user_id == user.id)
+    if keep is not None:
+        stmt = stmt.where(SignIn.token_digest != _digest(keep))
+    db.session.execute(stmt)
+
+
+def _digest(token: str) -> str:
+    # A stolen copy of the table signs no one in: only the digest of each token is kept.
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -32,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "LOGIN_LIMITS": "5 per minute",
     "LOGIN_ADDRESS_LIMITS": "30 per minute",
+    # How long a sign-in lasts before the password is asked for again (accounts.py).
+    "SIGN_IN_DAYS": 30,
     "PAGE_CACHE_SECONDS": 300,
     # Without Redis: how many entries (pages, mastheads) each process keeps.
     "CACHE_THRESHOLD": 500,
@@ -48,7 +51,7 @@ _NOT_NEGATIVE = (
     "SHARED_CACHE_SECONDS",
 )
 # Keys whose values are not strings when given through the environment.
-_INT_KEYS = ("HIJRI_OFFSET_DAYS", "PER_PAGE", *_NOT_NEGATIVE)
+_INT_KEYS = ("HIJRI_OFFSET_DAYS", "PER_PAGE", "SIGN_IN_DAYS", *_NOT_NEGATIVE)
 # Keys that are text whatever they look like: read as JSON, BLOG_SITE_NAME=1439 was a number,
 # which made every article page fail, and a numeric BLOG_SECRET_KEY every signed cookie.
 _TEXT_KEYS = ("SECRET_KEY", "SITE_NAME", "TIMEZONE")
@@ -141,6 +144,10 @@ def _check(app: Flask) -> None:
         raise SettingsError("HIJRI_OFFSET_DAYS must be between -2 and 2.")
     if config["PER_PAGE"] < 1:
         raise SettingsError("PER_PAGE must be at least 1.")
+    if not 1 <= config["SIGN_IN_DAYS"] <= 3650:
+        raise SettingsError(f"SIGN_IN_DAYS must be 1 to 3650, got {config['SIGN_IN_DAYS']}.")
+    # The signed session cookie lives as long as the sign-in it carries.
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=config["SIGN_IN_DAYS"])
     for key in _NOT_NEGATIVE:
         if config[key] < 0:
             raise SettingsError(f"{key} must be 0 or more, got {config[key]}.")

@@ -1,4 +1,4 @@
-"""Database models: users, articles, tags, Hijri month starts and the derived counts."""
+"""Database models: users, sign-ins, articles, tags, Hijri month starts, derived counts."""
 
 from __future__ import annotations
 
@@ -122,6 +122,21 @@ class User(UserMixin, db.Model):
     def may_edit(self, article: Article) -> bool:
         """Tell whether this user may change the article."""
         return self.can_edit_all or article.author_id == self.id
+
+
+class SignIn(db.Model):
+    """One signed-in browser. Its session holds a random token; the row keeps its digest.
+
+    Signing out deletes the row, so a copy of the session cookie then signs no one in; a
+    password change or reset and deactivation delete the user's other rows (accounts.py).
+    """
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Tag(db.Model):

@@ -107,6 +107,7 @@ def test_admin_changes_role_and_deactivates(app: Flask, make_user: UserFactory) 
     refused = sign_in(app.test_client(), "amina")
     assert "This account is disabled" in refused.get_data(as_text=True)
     client.post(f"/admin/users/{amina.id}", data={"role": "editor", "active": "y"})
+    assert not is_signed_in(amina_client)  # made active again, the old session stays ended
     assert sign_in(app.test_client(), "amina").status_code == 303
 
 

@@ -1,13 +1,15 @@
-"""Signing in and out: credentials, inactive users, next=, rate limits, passwords.
+"""Signing in and out: credentials, inactive users, next=, rate limits, passwords, sessions.
 
 The helpers at the top (sign_in, csrf_token) are shared by the admin test modules.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,8 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from blog import dates
 from blog.extensions import db
-from blog.models import User
+from blog.models import SignIn, User
 from blog.views.auth import TOO_MANY_ATTEMPTS, WRONG_CREDENTIALS, safe_next
 
 from conftest import PASSWORD
@@ -391,6 +394,112 @@ def test_unknown_or_malformed_session_user_is_anonymous(
         assert not is_signed_in(client)
     user_count = db.session.scalar(sa.select(sa.func.count()).select_from(User))
     assert user_count == 0
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+def session_of(app: Flask, client: FlaskClient) -> dict[str, Any]:
+    """Return what a client's session cookie holds, as the app reads it."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None
+    return dict(app.session_interface.get_signing_serializer(app).loads(cookie.value))
+
+
+def sign_ins_of(user: User) -> list[SignIn]:
+    return list(db.session.scalars(sa.select(SignIn).where(SignIn.user_id == user.id)))
+
+
+def test_a_copied_session_cookie_signs_no_one_in_after_sign_out(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    alice = make_user("alice")
+    own, copy = app.test_client(), app.test_client()
+    sign_in(own, "alice")
+    cookie = own.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None
+    copy.set_cookie(cookie.key, cookie.value)
+    assert is_signed_in(copy)  # a copy works while the sign-in lasts,
+    own.post("/auth/logout")
+    assert not is_signed_in(copy)  # and no longer once its owner has signed out
+    assert sign_ins_of(alice) == []
+
+
+def test_signing_out_one_browser_leaves_the_others_signed_in(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    alice = make_user("alice")
+    phone, laptop = app.test_client(), app.test_client()
+    sign_in(phone, "alice")
+    sign_in(laptop, "alice")
+    assert len(sign_ins_of(alice)) == 2
+    phone.post("/auth/logout")
+    assert not is_signed_in(phone)
+    assert is_signed_in(laptop)
+    assert len(sign_ins_of(alice)) == 1
+
+
+def test_the_server_keeps_a_digest_of_each_sign_in_not_its_token(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    alice = make_user("alice")
+    sign_in(client, "alice")
+    token = session_of(app, client)["sign_in"]
+    (row,) = sign_ins_of(alice)
+    assert len(token) >= 40 and token not in row.token_digest
+    assert row.token_digest == hashlib.sha256(token.encode()).hexdigest()
+
+
+def test_a_sign_in_ends_after_the_session_lifetime(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    alice, bob = make_user("alice"), make_user("bob")
+    kept, expired = app.test_client(), app.test_client()
+    sign_in(kept, "alice")
+    sign_in(expired, "alice")
+    (row,) = [r for r in sign_ins_of(alice) if r.token_digest == _digest_of(app, expired)]
+    row.created_at = dates.utcnow() - app.permanent_session_lifetime - timedelta(minutes=1)
+    db.session.commit()
+    assert not is_signed_in(expired)
+    assert is_signed_in(kept)
+    sign_in(app.test_client(), "bob")  # a new sign-in clears away the expired ones
+    db.session.expire_all()
+    assert [r.token_digest for r in sign_ins_of(alice)] == [_digest_of(app, kept)]
+    assert len(sign_ins_of(bob)) == 1
+
+
+def test_sign_in_days_sets_how_long_a_sign_in_lasts(
+    make_app: Callable[..., Flask], make_user: Callable[..., User]
+) -> None:
+    app = make_app(SIGN_IN_DAYS=2)
+    client = app.test_client()
+    make_user("alice")
+    sign_in(client, "alice")
+    (row,) = db.session.scalars(sa.select(SignIn))
+    row.created_at = dates.utcnow() - timedelta(days=1, hours=23)
+    db.session.commit()
+    assert is_signed_in(client)
+    row.created_at = dates.utcnow() - timedelta(days=2, minutes=1)
+    db.session.commit()
+    assert not is_signed_in(client)
+
+
+def _digest_of(app: Flask, client: FlaskClient) -> str:
+    return hashlib.sha256(session_of(app, client)["sign_in"].encode()).hexdigest()
+
+
+def test_a_session_from_before_sign_ins_were_kept_signs_no_one_in(
+    client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    alice = make_user("alice")
+    with client.session_transaction() as session:
+        session["_user_id"] = str(alice.id)
+        session["_fresh"] = True
+        session["auth_stamp"] = "0" * 32
+    assert not is_signed_in(client)
+    with client.session_transaction() as session:
+        session["sign_in"] = "a token the server never gave"
+    assert not is_signed_in(client)
 
 
 def test_a_sign_out_message_is_shown_once_and_never_cached_for_others(

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from loadgen import redis_namespace, require_redis
+from test_auth import sign_in
 
 from blog import ROOT, dates
 from blog.extensions import db
@@ -94,9 +95,7 @@ def test_signed_in_pages_are_never_stored(app, client, make_user, make_article):
     author = make_user("reader-author")
     draft = make_article(title="Secret draft", status="draft", published_at=None, author=author)
     anonymous = client.get("/")
-    with client.session_transaction() as session:
-        session["_user_id"] = str(author.id)
-        session["_fresh"] = True
+    assert sign_in(client, author.username).status_code == 303
     for url in ("/", f"/article/{draft.id}/{draft.slug}"):
         response = client.get(url, headers={"If-None-Match": anonymous.headers["ETag"]})
         assert response.status_code == 200

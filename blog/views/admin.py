@@ -14,13 +14,13 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
-from .. import articles, authoring, content, dates, errors, publishing
+from .. import accounts, articles, authoring, content, dates, errors, publishing
 from ..extensions import db, login_manager
 from ..forms import ArticleForm, PasswordChangeForm
 from ..models import MAX_ID, Article, User
 from ..site import now, origin, zone
 from . import admin_hijri, admin_users
-from .auth import remember_password, safe_next
+from .auth import safe_next, sign_in_token
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.register_blueprint(admin_users.bp)
@@ -214,8 +214,9 @@ def password() -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         if user.check_password(form.current_password.data or ""):
             user.set_password(form.new_password.data or "")
+            # Any other browser signed in as this user, a lost phone say, is signed out.
+            accounts.end_sign_ins(user, keep=sign_in_token())
             db.session.commit()
-            remember_password(user)
             flash("Your password has been changed.", "info")
             return redirect(url_for("admin.index"), 303)
         form.current_password.errors = ["That is not your current password."]

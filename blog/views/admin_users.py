@@ -12,7 +12,7 @@ from .. import accounts
 from ..extensions import db
 from ..forms import PasswordResetForm, UserCreateForm, UserUpdateForm
 from ..models import MAX_ID, User
-from .auth import remember_password
+from .auth import sign_in_token
 
 # Nested under the admin blueprint, which has already required a signed-in user.
 bp = Blueprint("users", __name__, url_prefix="/users")
@@ -79,6 +79,9 @@ def update(user_id: int) -> Response | tuple[str, int]:
         return _user_page(user, form, PasswordResetForm(formdata=None), 422)
     user.role = form.role.data or user.role
     user.active = bool(form.active.data)
+    if not user.active:
+        # Signed out everywhere: turned active again, they sign in afresh.
+        accounts.end_sign_ins(user)
     db.session.commit()
     state = "active" if user.active else "deactivated"
     flash(f"“{user.username}” is now {_with_article(user.role)} ({state}).", "info")
@@ -94,9 +97,9 @@ def reset_password(user_id: int) -> Response | tuple[str, int]:
         update = UserUpdateForm(formdata=None, data={"role": user.role, "active": user.active})
         return _user_page(user, update, form, 422)
     user.set_password(form.new_password.data or "")
+    # Their open sessions end; an admin resetting their own keeps this one.
+    accounts.end_sign_ins(user, keep=sign_in_token() if user.id == current_user.id else None)
     db.session.commit()
-    if user.id == current_user.id:
-        remember_password(user)
     flash(f"Set a new password for “{user.username}”. Tell them in person.", "info")
     return redirect(url_for("admin.users.show", user_id=user.id), 303)
 

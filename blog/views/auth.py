@@ -8,8 +8,6 @@ behind one NAT address. Only failed attempts count, so signing in never locks an
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -40,7 +38,7 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 DEFAULT_ADDRESS_LIMITS = "30 per minute"
 TOO_MANY_ATTEMPTS = "Too many failed sign-in attempts. Please wait a minute, then try again."
 WRONG_CREDENTIALS = "Wrong username or password."
-STAMP_KEY = "auth_stamp"
+SIGN_IN_KEY = "sign_in"
 # Checked when no such user exists, so that a wrong name costs as long as a wrong password.
 _DUMMY_HASH = (
     "scrypt:32768:8:1$X6o9Zm25AfpWai82$3c22baa5f2bc59c79f530f10df3240169d7be1f446719799dcfb85d3"
@@ -50,28 +48,17 @@ _DUMMY_HASH = (
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Return the signed-in user for a session, or None when the id is stale or bad."""
-    if not user_id.isdigit() or int(user_id) > MAX_ID:
+    """Return the signed-in user for a session, or None when it no longer signs anyone in."""
+    token = session.get(SIGN_IN_KEY)
+    if not isinstance(token, str) or not user_id.isdigit() or int(user_id) > MAX_ID:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active:
-        return None
-    # A session from before a password change or reset no longer signs anyone in.
-    stamp = session.get(STAMP_KEY)
-    if stamp is not None and not hmac.compare_digest(str(stamp), password_stamp(user)):
-        return None
-    return user
+    return accounts.signed_in_user(int(user_id), token, current_app.permanent_session_lifetime)
 
 
-def password_stamp(user: User) -> str:
-    """Return a short keyed digest of the user's password hash, kept in their session."""
-    key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, user.password_hash.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def remember_password(user: User) -> None:
-    """Keep the current session signed in after the user's own password change."""
-    session[STAMP_KEY] = password_stamp(user)
+def sign_in_token() -> str | None:
+    """Return the token of this browser's sign-in (see accounts.start_sign_in)."""
+    token = session.get(SIGN_IN_KEY)
+    return token if isinstance(token, str) else None
 
 
 def safe_next(target: str | None) -> str | None:
@@ -137,8 +124,9 @@ def login() -> str | Response | tuple[str, int]:
             # The password was right, so saying why tells a stranger nothing new.
             form.form_errors.append("This account is disabled. Ask an administrator.")
             return _login_page(form, target, 403)
+        session[SIGN_IN_KEY] = accounts.start_sign_in(user, current_app.permanent_session_lifetime)
+        db.session.commit()
         login_user(user)
-        remember_password(user)
         flash(f"Signed in as {user.username}.", "info")
         return redirect(target or url_for("admin.index"), 303)
     g.login_failed = True
@@ -148,9 +136,13 @@ def login() -> str | Response | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Sign the user out."""
+    """Sign the user out: this browser's session, and any copy of it, signs no one in."""
+    token = sign_in_token()
+    if token is not None:
+        accounts.end_sign_in(token)
+        db.session.commit()
+    session.pop(SIGN_IN_KEY, None)
     logout_user()
-    session.pop(STAMP_KEY, None)
     flash("Signed out.", "info")
     return redirect(url_for("home.index"), 303)
 
