@@ -207,6 +207,17 @@ def test_admin_pages_pass_axe(
         assert violations(admin) == []
 
 
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_the_question_before_deleting_for_good_passes_axe(
+    admin: Page, server: GunicornServer, viewport: str
+) -> None:
+    with sized(admin, viewport):
+        open_admin_page(admin, server.url, "trash")
+        admin.goto(server.url + first_href(admin, "a.danger"))
+        admin.get_by_role("button", name="Delete for good", exact=True).wait_for()
+        assert violations(admin) == []
+
+
 def test_article_form_with_preview_and_user_page_pass_axe(
     admin: Page, server: GunicornServer
 ) -> None:

@@ -189,6 +189,46 @@ def test_a_button_pressed_after_signing_out_leads_back_to_its_page(
     assert other.headers["Location"] == "/auth/login?next=/admin/"
 
 
+def test_deleting_for_good_asks_first(
+    app: Flask, make_user: UserFactory, make_article: ArticleFactory
+) -> None:
+    make_user("eda", "editor")
+    article = make_article(title="Old <notice>", deleted_at=utcnow())
+    client = signed_in(app, "eda")
+    confirm = f"/admin/articles/{article.id}/purge"
+    trash = client.get("/admin/trash").get_data(as_text=True)
+    # The trash links to the question; no button there deletes at once.
+    assert f'href="{confirm}"' in trash and f'action="{confirm}"' not in trash
+    question = client.get(confirm)
+    assert question.status_code == 200
+    page = question.get_data(as_text=True)
+    assert "Old &lt;notice&gt;" in page and "Old <notice>" not in page
+    assert f'method="post" action="{confirm}"' in page
+    assert 'href="/admin/trash"' in page  # keeping it is one link away
+    assert snapshot(article.id) is not None  # asking deletes nothing
+    assert client.post(confirm).status_code == 303
+    assert snapshot(article.id) is None
+    assert client.get(confirm).status_code == 404  # gone: nothing left to ask about
+
+
+def test_only_editors_are_asked_about_deleting_for_good_and_only_from_the_trash(
+    app: Flask, make_user: UserFactory, make_article: ArticleFactory
+) -> None:
+    amina = make_user("amina")
+    make_user("eda", "editor")
+    own = make_article(author=amina, deleted_at=utcnow())
+    live = make_article(author=amina)
+    author, editor = signed_in(app, "amina"), signed_in(app, "eda")
+    assert author.get(f"/admin/articles/{own.id}/purge").status_code == 403
+    assert 'class="button danger"' not in author.get("/admin/trash").get_data(as_text=True)
+    answer = editor.get(f"/admin/articles/{live.id}/purge")
+    assert answer.status_code == 409
+    assert "Move the article to the trash" in answer.get_data(as_text=True)
+    anonymous = app.test_client().get(f"/admin/articles/{own.id}/purge")
+    assert anonymous.status_code == 302
+    assert snapshot(own.id) is not None and snapshot(live.id) is not None
+
+
 def test_purge_only_takes_articles_from_the_trash(
     app: Flask, make_user: UserFactory, make_article: ArticleFactory
 ) -> None:

@@ -188,14 +188,16 @@ def restore(article_id: int) -> Response:
     return redirect(url_for("admin.trash"), 303)
 
 
+@bp.get("/articles/<int:article_id>/purge")
+def confirm_purge(article_id: int) -> str:
+    """Ask before deleting an article for good: nothing brings it back."""
+    return render_template("admin/purge.html", article=_purgeable(article_id))
+
+
 @bp.post("/articles/<int:article_id>/purge")
 def purge(article_id: int) -> Response:
     """Delete an article from the trash for good (editors and admins)."""
-    article = _editable(article_id)
-    if not current_user.can_edit_all:
-        abort(403, "Only editors can delete articles for good.")
-    if article.deleted_at is None:
-        abort(409, "Move the article to the trash before deleting it for good.")
+    article = _purgeable(article_id)
     title = article.title
     try:
         authoring.purge(article)
@@ -337,6 +339,15 @@ def _editable(article_id: int) -> Article:
     article = articles.get_article(article_id)
     if article is None or not current_user.may_edit(article):
         abort(404)
+    return article
+
+
+def _purgeable(article_id: int) -> Article:
+    article = _editable(article_id)
+    if not current_user.can_edit_all:
+        abort(403, "Only editors can delete articles for good.")
+    if article.deleted_at is None:
+        abort(409, "Move the article to the trash before deleting it for good.")
     return article
 
 
