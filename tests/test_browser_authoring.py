@@ -229,7 +229,8 @@ def test_write_preview_publish_and_edit_an_article(
         author.get_by_role("button", name="Preview", exact=True).click()
         preview = author.locator("section.preview")
         expect(preview.locator(".preview-label")).to_contain_text("It is not stored yet")
-        expect(preview.locator("article.article h1")).to_have_text(TITLE)
+        expect(preview.locator("article.article h3.article-title")).to_have_text(TITLE)
+        expect(author.locator("h1")).to_have_text("New article")  # the page's only h1
         body = preview.locator("div.article-body")
         expect(body.locator("strong")).to_have_text("çok parlak")
         expect(body.locator("em")).to_have_text("yarın")

@@ -129,7 +129,7 @@ def test_article_page_shows_hooks_and_dates(make_app, make_article):
     html = app.test_client().get(f"/article/{article_id}/{slug}").get_data(as_text=True)
 
     assert '<article class="article">' in html
-    assert '<h1 dir="auto">Market &lt;b&gt;day&lt;/b&gt;</h1>' in html
+    assert '<h1 class="article-title" dir="auto">Market &lt;b&gt;day&lt;/b&gt;</h1>' in html
     assert (
         '<time class="published" datetime="2016-03-26T09:51:00+03:00">26 March 2016 9:51</time>'
         in html
