@@ -324,6 +324,19 @@ _LATEST = engines.PlainSelect(
     .limit(sa.bindparam("limit"))
 )
 
+# A tag's feed: its links walked from `now` down by ix_article_tags_live, as tag pages do.
+_TAG_LATEST = engines.PlainSelect(
+    _readings()
+    .join(article_tags, article_tags.c.article_id == Article.id)
+    .where(
+        article_tags.c.tag_id == sa.bindparam("tag"),
+        article_tags.c.live_at <= sa.bindparam("now"),
+        live(),  # as on tag pages: a wrong live_at can shorten the feed, never show a draft
+    )
+    .order_by(article_tags.c.live_at.desc(), article_tags.c.article_id.desc())
+    .limit(sa.bindparam("limit"))
+)
+
 
 def _reading(row: Sequence[Any]) -> Reading:
     *fields, tags, version = row
@@ -366,9 +379,16 @@ def last_change(published_at: datetime, updated_at: datetime) -> datetime:
     return max(published_at, updated_at)
 
 
-def latest(now: datetime, limit: int) -> list[Reading]:
-    """Return the latest `limit` visible articles whole, newest first."""
-    return [_reading(row) for row in _LATEST.rows({"now": now, "limit": limit})]
+def latest(now: datetime, limit: int, tag: int | None = None) -> list[Reading]:
+    """Return the latest `limit` visible articles whole, newest first.
+
+    `tag`, a tag's id, takes only the articles that carry it.
+    """
+    if tag is None:
+        rows = _LATEST.rows({"now": now, "limit": limit})
+    else:
+        rows = _TAG_LATEST.rows({"now": now, "limit": limit, "tag": tag})
+    return [_reading(row) for row in rows]
 
 
 # A sitemap lists at most this many addresses (the sitemaps protocol's own limit).

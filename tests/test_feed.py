@@ -1,4 +1,5 @@
-"""The Atom feed: what feed readers get, with local times and Hijri dates, never broken XML."""
+"""The Atom feeds, the site's and each tag's: what feed readers get, with local times and
+Hijri dates, never broken XML."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from test_tags import tagged
 
-from blog import dates
+from blog import dates, publishing
 from blog.extensions import db
 from blog.models import Tag
 
@@ -181,3 +183,72 @@ def test_the_feed_was_updated_at_its_latest_instant_across_a_fall_back(make_app,
         make_article(title="Second", published_at=second, updated_at=second)
     root = ET.fromstring(app.test_client().get("/feed.xml").data)
     assert root.findtext(f"{ATOM}updated") == "2025-11-02T01:10:00-05:00"
+
+
+# --- a tag's feed --------------------------------------------------------------------------
+
+
+def test_a_tag_has_a_feed_of_its_latest_visible_articles(app, client, make_article):
+    app.config["PER_PAGE"] = 2
+    now = dates.utcnow()
+    for n in range(3):
+        tagged(
+            make_article, "Energy", title=f"Energy {n}", published_at=now - timedelta(hours=5 - n)
+        )
+    tagged(make_article, "Sport", title="Sport story")
+    tagged(make_article, "Energy", title="Energy draft", status="draft", published_at=None)
+    tagged(make_article, "Energy", title="Energy later", published_at=now + timedelta(hours=2))
+    tagged(make_article, "Energy", title="Energy trashed", deleted_at=now)
+
+    response = client.get("/tag/energy/feed.xml")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/atom+xml"
+    assert "ETag" in response.headers
+    root = ET.fromstring(response.data)
+    assert root.find(f"{ATOM}title").text == "Hijri Blog: Energy"
+    assert root.find(f"{ATOM}id").text == "http://localhost/tag/energy/"
+    links = {link.get("rel"): link.get("href") for link in root.findall(f"{ATOM}link")}
+    assert links == {
+        "alternate": "http://localhost/tag/energy/",
+        "self": "http://localhost/tag/energy/feed.xml",
+    }
+    found = entries(response.data)
+    assert [text(entry, "title") for entry in found] == ["Energy 2", "Energy 1"]
+    assert "<p>Body of article" in text(found[0], "content")
+
+
+def test_a_tag_page_points_feed_readers_to_its_feed(client, make_article):
+    tagged(make_article, "Şehir <haber>", title="City story")
+    html = client.get("/tag/sehir-haber/").get_data(as_text=True)
+    assert (
+        '<link rel="alternate" type="application/atom+xml"'
+        ' title="Hijri Blog: Şehir &lt;haber&gt;" href="/tag/sehir-haber/feed.xml">'
+    ) in html
+    assert '<a href="/tag/sehir-haber/feed.xml">Feed of this tag</a>' in html
+    root = ET.fromstring(client.get("/tag/sehir-haber/feed.xml").data)
+    assert root.find(f"{ATOM}title").text == "Hijri Blog: Şehir <haber>"
+
+
+def test_a_tag_feed_answers_404_where_its_page_would(client, make_article):
+    tagged(make_article, "Budget", title="Budget draft", status="draft", published_at=None)
+    later = dates.utcnow() + timedelta(days=1)
+    tagged(make_article, "Plans", title="Plans soon", published_at=later)
+    for slug in ("budget", "plans", "no-such-tag", "x" * 101, "a%00b"):
+        assert client.get(f"/tag/{slug}/feed.xml").status_code == 404, slug
+        assert client.get(f"/tag/{slug}/").status_code == 404, slug
+
+
+def test_a_tag_feed_changes_when_an_article_is_tagged_and_untagged(client, make_article):
+    first = tagged(make_article, "Rain", title="First rain")
+    response = client.get("/tag/rain/feed.xml")
+    etag = response.headers["ETag"]
+    assert client.get("/tag/rain/feed.xml", headers={"If-None-Match": etag}).status_code == 304
+
+    tagged(make_article, "Rain", title="Second rain")
+    second = client.get("/tag/rain/feed.xml", headers={"If-None-Match": etag})
+    assert [text(entry, "title") for entry in entries(second.data)] == ["Second rain", "First rain"]
+    publishing.set_tags(first, [])
+    db.session.commit()
+    third = client.get("/tag/rain/feed.xml")
+    assert [text(entry, "title") for entry in entries(third.data)] == ["Second rain"]

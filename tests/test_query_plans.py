@@ -92,7 +92,8 @@ def test_the_feed_reads_the_visible_index_in_order(app: Flask, make_article) -> 
         assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
 
 
-def test_tag_listings_read_the_tags_live_index_in_order(app: Flask, make_article) -> None:
+def _economy(make_article) -> int:
+    """Thirty articles tagged Economy, a third of them Trade too; return Economy's id."""
     from blog import publishing
     from blog.models import Tag
 
@@ -100,14 +101,19 @@ def test_tag_listings_read_the_tags_live_index_in_order(app: Flask, make_article
         article = make_article(title=f"Piece {n}", published_at=utcnow() - timedelta(hours=n))
         publishing.set_tags(article, ["Economy"] if n % 3 else ["Economy", "Trade"])
         db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        # Statistics of the small table, not none: unanalysed, the planner counts every
+        # index as one row and may as well walk a whole one for each link.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("ANALYZE articles, article_tags")
+    tag = db.session.scalar(sa.select(Tag.id).where(Tag.slug == "economy"))
+    assert tag is not None
+    return tag
+
+
+def test_tag_listings_read_the_tags_live_index_in_order(app: Flask, make_article) -> None:
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            # Statistics of the small table, not none: unanalysed, the planner counts every
-            # index as one row and may as well walk a whole one for each link.
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                c.exec_driver_sql("ANALYZE articles, article_tags")
-        tag = db.session.scalar(sa.select(Tag.id).where(Tag.slug == "economy"))
-        params = {**_page_params(), "tag": tag}
+        params = {**_page_params(), "tag": _economy(make_article)}
         # A page is a walk of the tag's own stretch of the index, from the cursor on, that
         # stops after a page: never all of a tag's articles read and sorted.
         # SQLite reads each article's teaser from ix_articles_teasers alone.
@@ -120,3 +126,12 @@ def test_tag_listings_read_the_tags_live_index_in_order(app: Flask, make_article
                 assert "COVERING INDEX ix_articles_teasers (published_at=?)" in plan, plan
             else:
                 assert "Index Cond: (id = article_tags.article_id)" in plan, plan
+
+
+def test_a_tag_feed_reads_the_tags_live_index_in_order(app: Flask, make_article) -> None:
+    with app.app_context():
+        params = {"now": utcnow(), "limit": 20, "tag": _economy(make_article)}
+        plan = _plan(articles._TAG_LATEST.statement, params)
+        # The tag's stretch of the index from `now` down, no sort, each article by its id.
+        assert "ix_article_tags_live" in plan, plan
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan

@@ -1,10 +1,13 @@
-"""The Atom feed: the latest articles whole, for feed readers, with their Hijri dates."""
+"""Atom feeds: the latest articles whole, for feed readers, with their Hijri dates.
+
+The site's feed has every article; each tag has one of its own (views/tag.py).
+"""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, url_for
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
@@ -42,11 +45,23 @@ class Entry(NamedTuple):
 def atom() -> Response:
     """Answer the latest PER_PAGE visible articles as an Atom feed, newest first."""
     latest = articles.latest(now(), current_app.config["PER_PAGE"])
+    home = url_for("home.index", _external=True)
+    return feed(latest, current_app.config["SITE_NAME"], home, url_for("feed.atom", _external=True))
+
+
+def feed(latest: list[articles.Reading], title: str, page: str, address: str) -> Response:
+    """Answer articles as an Atom feed: `page` is the HTML page it follows, `address` its own."""
     take_content_version(latest[0].content_version if latest else None)
     # Instants, not their local labels: across a fall back, 01:30-04:00 comes before 01:10-05:00.
     updated = max((article.last_change for article in latest), default=now())
-    entries = [_entry(article) for article in latest]
-    body = render_template("feed.xml", entries=entries, updated=iso_datetime(updated))
+    body = render_template(
+        "feed.xml",
+        title=without_controls(title),
+        page=page,
+        address=address,
+        entries=[_entry(article) for article in latest],
+        updated=iso_datetime(updated),
+    )
     return Response(body, mimetype="application/atom+xml")
 
 

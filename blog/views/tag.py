@@ -1,14 +1,15 @@
-"""A tag's page: the visible articles that carry it, newest first."""
+"""A tag's page and feed: the visible articles that carry it, newest first."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, render_template, url_for
 from werkzeug.wrappers import Response
 
 from .. import articles
 from ..models import Tag
 from ..pagecache import cached_page
 from ..site import now
+from . import feed as feeds
 from .listing import page_or_redirect
 
 bp = Blueprint("tag", __name__, url_prefix="/tag")
@@ -25,12 +26,7 @@ def show(slug: str) -> str | Response:
     A tag that no visible article carries answers 404 like an unknown one: its name alone
     (a draft's, say) is not for readers.
     """
-    # PostgreSQL refuses a NUL in text outright; no slug holds one.
-    if len(slug) > _LONGEST_SLUG or "\x00" in slug:
-        abort(404)
-    tag = articles.find_tag(slug)
-    if tag is None:
-        abort(404)
+    tag = _tag_or_404(slug)
     page = page_or_redirect("tag.show", tag=tag.id, slug=slug)
     if isinstance(page, Response):
         # Back to the first page, which must not then answer 404 (see the docstring).
@@ -40,4 +36,30 @@ def show(slug: str) -> str | Response:
         return page
     if not page.items:
         abort(404)
-    return render_template("tag/show.html", tag=tag, page=page)
+    return render_template("tag/show.html", tag=tag, slug=slug, page=page)
+
+
+@bp.get("/<slug>/feed.xml")
+@cached_page
+def feed(slug: str) -> Response:
+    """Answer a tag's latest PER_PAGE visible articles as an Atom feed, newest first."""
+    tag = _tag_or_404(slug)
+    latest = articles.latest(now(), current_app.config["PER_PAGE"], tag=tag.id)
+    if not latest:
+        abort(404)  # as its page does: the tag of drafts alone is not for readers
+    return feeds.feed(
+        latest,
+        f"{current_app.config['SITE_NAME']}: {tag.name}",
+        url_for("tag.show", slug=slug, _external=True),
+        url_for("tag.feed", slug=slug, _external=True),
+    )
+
+
+def _tag_or_404(slug: str) -> articles.TagShown:
+    # PostgreSQL refuses a NUL in text outright; no slug holds one.
+    if len(slug) > _LONGEST_SLUG or "\x00" in slug:
+        abort(404)
+    tag = articles.find_tag(slug)
+    if tag is None:
+        abort(404)
+    return tag
