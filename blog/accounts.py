@@ -10,6 +10,7 @@ sign its holder in after its owner signed out.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from datetime import timedelta
@@ -63,14 +64,23 @@ def same_name(name: str) -> str | None:
     return None
 
 
-def start_sign_in(user: User, lifetime: timedelta) -> str:
+def start_sign_in(user: User, lifetime: timedelta, replaced: str | None = None) -> str:
     """Record a new signed-in browser; return the token its session keeps.
 
-    Sign-ins older than `lifetime` are cleared away while at it: they sign no one in.
+    `replaced` is the token of the sign-in this browser had before, which ends. Sign-ins
+    older than `lifetime` are cleared away while at it: they sign no one in.
     """
+    if replaced is not None:
+        end_sign_in(replaced)
     db.session.execute(sa.delete(SignIn).where(SignIn.created_at < utcnow() - lifetime))
     token = secrets.token_urlsafe(32)
-    db.session.add(SignIn(user_id=user.id, token_digest=_digest(token)))
+    db.session.add(
+        SignIn(
+            user_id=user.id,
+            token_digest=_digest(token),
+            password_digest=_digest(user.password_hash),
+        )
+    )
     return token
 
 
@@ -78,19 +88,33 @@ def signed_in_user(user_id: int, token: str, lifetime: timedelta) -> User | None
     """Return the active user a session's token signs in, or None.
 
     None when the token names no sign-in of that user (signed out, or ended by a password
-    change or deactivation) or one older than `lifetime`.
+    change or deactivation), one older than `lifetime`, or one made under another password.
     """
     found = db.session.execute(
-        sa.select(User, SignIn.created_at)
+        sa.select(User, SignIn.created_at, SignIn.password_digest)
         .join(SignIn, SignIn.user_id == User.id)
         .where(User.id == user_id, SignIn.token_digest == _digest(token))
     ).first()
     if found is None:
         return None
-    user, created_at = found
+    user, created_at, password_digest = found
     if not user.active or created_at < utcnow() - lifetime:
         return None
+    if not hmac.compare_digest(password_digest, _digest(user.password_hash)):
+        return None
     return user
+
+
+def change_password(user: User, password: str, keep: str | None = None) -> None:
+    """Set a user's password and sign them out everywhere but the browser whose token is `keep`."""
+    user.set_password(password)
+    end_sign_ins(user, keep)
+    if keep is not None:
+        db.session.execute(
+            sa.update(SignIn)
+            .where(SignIn.token_digest == _digest(keep), SignIn.user_id == user.id)
+            .values(password_digest=_digest(user.password_hash))
+        )
 
 
 def end_sign_in(token: str) -> None:
@@ -106,6 +130,6 @@ def end_sign_ins(user: User, keep: str | None = None) -> None:
     db.session.execute(stmt)
 
 
-def _digest(token: str) -> str:
+def _digest(secret: str) -> str:
     # A stolen copy of the table signs no one in: only the digest of each token is kept.
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(secret.encode()).hexdigest()

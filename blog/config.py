@@ -146,7 +146,8 @@ def _check(app: Flask) -> None:
         raise SettingsError("PER_PAGE must be at least 1.")
     if not 1 <= config["SIGN_IN_DAYS"] <= 3650:
         raise SettingsError(f"SIGN_IN_DAYS must be 1 to 3650, got {config['SIGN_IN_DAYS']}.")
-    # The signed session cookie lives as long as the sign-in it carries.
+    # Flask refuses a session cookie signed longer ago than this: none outlives its sign-in.
+    # (The cookie itself goes when the browser closes; the sign-in may last longer.)
     config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=config["SIGN_IN_DAYS"])
     for key in _NOT_NEGATIVE:
         if config[key] < 0:

@@ -136,6 +136,8 @@ class SignIn(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # Of the password hash it was made under: with any other password it signs no one in.
+    password_digest: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

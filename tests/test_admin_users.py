@@ -143,10 +143,13 @@ def test_admin_resetting_their_own_password_stays_signed_in(
     app: Flask, make_user: UserFactory
 ) -> None:
     client = admin_client(app, make_user)
+    other = app.test_client()
+    assert sign_in(other, "root").status_code == 303
     root = user_named("root")
     assert root is not None
     client.post(f"/admin/users/{root.id}/password", data={"new_password": "brand new secret"})
     assert is_signed_in(client)
+    assert not is_signed_in(other)  # their other browsers are signed out
 
 
 def test_unknown_users_are_404(app: Flask, make_user: UserFactory) -> None:

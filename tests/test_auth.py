@@ -425,6 +425,32 @@ def test_a_copied_session_cookie_signs_no_one_in_after_sign_out(
     assert sign_ins_of(alice) == []
 
 
+def test_signing_in_again_in_one_browser_ends_its_earlier_sign_in(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    alice, _ = make_user("alice"), make_user("bob")
+    shared, copy = app.test_client(), app.test_client()
+    sign_in(shared, "alice")
+    cookie = shared.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None
+    copy.set_cookie(cookie.key, cookie.value)
+    assert sign_in(shared, "bob").status_code == 303  # a POST while signed in as alice
+    assert sign_ins_of(alice) == []
+    assert not is_signed_in(copy)
+    assert "bob (author)" in shared.get("/admin/").get_data(as_text=True)
+
+
+def test_a_password_set_outside_the_site_ends_every_sign_in(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    alice = make_user("alice")
+    client = app.test_client()
+    sign_in(client, "alice")
+    alice.set_password("set from a shell")  # a restore, or a script: no row is touched
+    db.session.commit()
+    assert not is_signed_in(client)
+
+
 def test_signing_out_one_browser_leaves_the_others_signed_in(
     app: Flask, make_user: Callable[..., User]
 ) -> None:

@@ -215,9 +215,8 @@ def password() -> str | Response | tuple[str, int]:
     user = _user()
     if form.validate_on_submit():
         if user.check_password(form.current_password.data or ""):
-            user.set_password(form.new_password.data or "")
             # Any other browser signed in as this user, a lost phone say, is signed out.
-            accounts.end_sign_ins(user, keep=sign_in_token())
+            accounts.change_password(user, form.new_password.data or "", keep=sign_in_token())
             db.session.commit()
             flash("Your password has been changed.", "info")
             return redirect(url_for("admin.index"), 303)

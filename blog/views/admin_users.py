@@ -96,9 +96,9 @@ def reset_password(user_id: int) -> Response | tuple[str, int]:
     if not form.validate():
         update = UserUpdateForm(formdata=None, data={"role": user.role, "active": user.active})
         return _user_page(user, update, form, 422)
-    user.set_password(form.new_password.data or "")
     # Their open sessions end; an admin resetting their own keeps this one.
-    accounts.end_sign_ins(user, keep=sign_in_token() if user.id == current_user.id else None)
+    keep = sign_in_token() if user.id == current_user.id else None
+    accounts.change_password(user, form.new_password.data or "", keep=keep)
     db.session.commit()
     flash(f"Set a new password for “{user.username}”. Tell them in person.", "info")
     return redirect(url_for("admin.users.show", user_id=user.id), 303)

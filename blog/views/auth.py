@@ -49,8 +49,8 @@ _DUMMY_HASH = (
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Return the signed-in user for a session, or None when it no longer signs anyone in."""
-    token = session.get(SIGN_IN_KEY)
-    if not isinstance(token, str) or not user_id.isdigit() or int(user_id) > MAX_ID:
+    token = sign_in_token()
+    if token is None or not user_id.isdigit() or int(user_id) > MAX_ID:
         return None
     return accounts.signed_in_user(int(user_id), token, current_app.permanent_session_lifetime)
 
@@ -124,7 +124,10 @@ def login() -> str | Response | tuple[str, int]:
             # The password was right, so saying why tells a stranger nothing new.
             form.form_errors.append("This account is disabled. Ask an administrator.")
             return _login_page(form, target, 403)
-        session[SIGN_IN_KEY] = accounts.start_sign_in(user, current_app.permanent_session_lifetime)
+        # A browser signed in already (as someone else, say) ends that sign-in first.
+        session[SIGN_IN_KEY] = accounts.start_sign_in(
+            user, current_app.permanent_session_lifetime, replaced=sign_in_token()
+        )
         db.session.commit()
         login_user(user)
         flash(f"Signed in as {user.username}.", "info")
