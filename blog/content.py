@@ -17,6 +17,7 @@ import bleach
 from bleach import html5lib_shim
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
+from markupsafe import Markup
 
 ALLOWED_TAGS: frozenset[str] = frozenset(
     "h1 h2 h3 h4 h5 h6 p br hr strong b em i u s del ins mark small sub sup blockquote q cite"
@@ -137,6 +138,22 @@ class _TitleKeepsTheH1(html5lib_shim.Filter):
 
 
 _LEVELS = ("h1", "h2", "h3", "h4", "h5", "h6")
+# A heading's tag in cleaned HTML: there every "<" of text is written "&lt;".
+_HEADING_TAG = re.compile(r"<(/?)h([1-6])\b")
+
+
+def headings_below(body_html: str, level: int) -> Markup:
+    """Return a cleaned body whose headings sit under a title of `level` (h6 at most).
+
+    A body's headings start at h2, under the article page's h1; the preview shows the title
+    as an h3 under the form's own h1, and the body's sections follow it down.
+    """
+    shift = level - 1
+
+    def lower(match: re.Match[str]) -> str:
+        return f"<{match[1]}h{min(int(match[2]) + shift, 6)}"
+
+    return Markup(_HEADING_TAG.sub(lower, body_html))
 
 
 class _LinkPolicy(html5lib_shim.Filter):

@@ -21,7 +21,7 @@ from flask import Flask, current_app, g, render_template, request
 from flask.templating import Environment as FlaskEnvironment
 from markupsafe import Markup
 
-from . import articles, counts, dates, engines
+from . import articles, content, counts, dates, engines
 from .extensions import cache, db
 from .models import HijriMonthStart
 
@@ -70,6 +70,7 @@ def init_app(app: Flask) -> None:
         "month_label": dates.month_label,
         "month_name": dates.month_name,
         "count": dates.format_count,
+        "headings_below": content.headings_below,
     }
     app.jinja_env.filters.update(filters)
     env = app.jinja_env

@@ -401,11 +401,14 @@ def test_preview_matches_the_published_page(app: Flask, client: FlaskClient, aut
     preview = client.post("/admin/articles/new", data={**form(**fields), "preview": "Preview"})
     article = create(client, **fields)
     page = app.test_client().get(f"/article/{article.id}/{article.slug}")
-    # The same article, but for its title's level: the preview sits under the form's own h1.
+    # The same article, its headings two levels down: the preview sits under the form's h1
+    # and its own h2, the title an h3 and the body's sections under it.
     shown = article_fragment(text(preview))
     assert '<h3 class="article-title" dir="auto">Şeker Bayramı</h3>' in shown
+    assert "<h4>Başlık</h4>" in shown
     assert text(preview).count("<h1") == 1
-    assert re.sub(r"<(/?)h3\b", r"<\1h1", shown) == article_fragment(text(page))
+    raised = re.sub(r"<(/?)h(\d)\b", lambda m: f"<{m[1]}h{int(m[2]) - 2}", shown)
+    assert raised == article_fragment(text(page))
 
 
 def test_preview_with_errors_shows_the_errors(client: FlaskClient, author: User) -> None:

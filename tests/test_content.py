@@ -11,6 +11,7 @@ import pytest
 from blog.content import (
     clean_html,
     excerpt,
+    headings_below,
     plain_text,
     render_markdown,
     shows_nothing,
@@ -416,3 +417,11 @@ def test_invisible_text_shows_nothing(text: str) -> None:
 @pytest.mark.parametrize("text", ["a", "\u200fخبر", "1", "!", "€", "\u3164x", "İ"])
 def test_text_with_a_visible_character_shows_something(text: str) -> None:
     assert not shows_nothing(text)
+
+
+def test_a_previews_headings_sit_under_its_title() -> None:
+    body = '<h2 dir="rtl">A</h2><p>&lt;h2&gt; is text</p><h3>B</h3><h6>C</h6>'
+    assert headings_below(body, 3) == (
+        '<h4 dir="rtl">A</h4><p>&lt;h2&gt; is text</p><h5>B</h5><h6>C</h6>'
+    )
+    assert headings_below(body, 1) == body
