@@ -182,11 +182,13 @@ def test_a_button_pressed_after_signing_out_leads_back_to_its_page(
     signed = client.post(response.headers["Location"], data=login)
     assert signed.headers["Location"] == "/admin/trash?before=9"
     assert snapshot(article.id)[3] is None  # type: ignore[index]  # nothing was deleted
-    # Sent from another site's page: back to the desk.
-    other = app.test_client().post(
-        f"/admin/articles/{article.id}/delete", headers={"Referer": "https://evil.example/x"}
-    )
-    assert other.headers["Location"] == "/auth/login?next=/admin/"
+    # Sent from another site's page, or from no address a browser sends: back to the desk.
+    for referrer in ("https://evil.example/x", "http://[x", "http://[::1/x"):
+        other = app.test_client().post(
+            f"/admin/articles/{article.id}/delete", headers={"Referer": referrer}
+        )
+        assert other.status_code == 303, referrer
+        assert other.headers["Location"] == "/auth/login?next=/admin/", referrer
 
 
 def test_deleting_for_good_asks_first(

@@ -70,7 +70,10 @@ def _unreadable() -> bool:
 
 def _page_sent_from() -> str | None:
     """Return the path of this site's page a form was sent from, from its Referer."""
-    referrer = urlsplit(request.referrer or "")
+    try:
+        referrer = urlsplit(request.referrer or "")
+    except ValueError:  # "http://[x": an unclosed IPv6 bracket, from no browser
+        return None
     if referrer.netloc != request.host:
         return None
     return safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
