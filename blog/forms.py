@@ -105,6 +105,16 @@ def _shows_something(form: FlaskForm, field: StringField) -> None:
         raise ValidationError("Give the article a title readers can see.")
 
 
+def _nests_within_reason(form: FlaskForm, field: TextAreaField) -> None:
+    """Refuse a body whose HTML nests deeper than any article's, before it is cleaned."""
+    depth = content.nesting_depth(field.data or "")
+    if depth > content.MAX_NESTING:
+        raise ValidationError(
+            f"The body's HTML nests elements {depth:,} deep; keep it to "
+            f"{content.MAX_NESTING} or fewer by closing the tags you open."
+        )
+
+
 def _tags_fit(form: FlaskForm, field: StringField) -> None:
     """Refuse a tag too long to store whole, naming it."""
     try:
@@ -169,7 +179,7 @@ class ArticleForm(Form):
     )
     body = TextAreaField(
         "Body",
-        validators=[DataRequired("Write the article body.")],
+        validators=[DataRequired("Write the article body."), _nests_within_reason],
         filters=[content.without_controls],
         description="Markdown. HTML is allowed; anything unsafe is removed when saved.",
         render_kw={"rows": 18},

@@ -12,6 +12,7 @@ from blog.content import (
     clean_html,
     excerpt,
     headings_below,
+    nesting_depth,
     plain_text,
     render_markdown,
     shows_nothing,
@@ -425,3 +426,12 @@ def test_a_previews_headings_sit_under_its_title() -> None:
         '<h4 dir="rtl">A</h4><p>&lt;h2&gt; is text</p><h5>B</h5><h6>C</h6>'
     )
     assert headings_below(body, 1) == body
+
+
+def test_nesting_depth_counts_what_a_browser_would_nest() -> None:
+    assert nesting_depth("Plain *Markdown*\n\n> quoted") == 0
+    assert nesting_depth("<div><p>a<p>b<ul><li>c<li>d</ul></div>") == 2
+    assert nesting_depth("<div><br><img src=x><hr/></div>" * 3) == 1
+    assert nesting_depth("</div></div><div><span>x</span></div>") == 2
+    assert nesting_depth("<div>" * 300) == 300
+    assert nesting_depth("a < b and c > d, <3") == 0
