@@ -238,8 +238,10 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(**kwargs: Any) -> Any:
         # A session with anything in it (a "Signed out." message waiting, say) makes the
-        # page this visitor's own: neither served from the cache nor kept in it.
-        if signed_in() or session:
+        # page this visitor's own: neither served from the cache nor kept in it. A form's
+        # CSRF token alone does not: a reader who once opened the sign-in page, or signed
+        # out, reads the pages everyone does.
+        if signed_in() or session.keys() - _NOT_PERSONAL:
             return view(**kwargs)
         if request.if_none_match:
             etag = _etag()
@@ -264,6 +266,10 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# What a session may hold without making a reader's page their own.
+_NOT_PERSONAL = frozenset({"csrf_token", "_fresh"})
+
+
 def _etag() -> str:
     """Name the page as this request sees it: content version, masthead's life, fingerprint."""
     valid_until = int(site.masthead().valid_until.timestamp())
@@ -274,7 +280,12 @@ def signed_in() -> bool:
     """Tell whether the request comes from a signed-in user (never load one without a cookie)."""
     # Most readers send no cookie: then there are none to parse.
     cookies = "HTTP_COOKIE" in request.environ and request.cookies
-    return bool(cookies) and current_user.is_authenticated
+    if not cookies:
+        return False
+    # A session naming no user signs no one in (the site sets no remember cookie): asked
+    # anyway, Flask-Login's session protection would write to it and make the page private.
+    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies
+    return ("_user_id" in session or remembered) and current_user.is_authenticated
 
 
 def _validated(response: Response, etag: str) -> Response:

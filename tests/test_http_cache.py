@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from loadgen import redis_namespace, require_redis
-from test_auth import sign_in
+from test_auth import session_of, sign_in
 
 from blog import ROOT, dates
 from blog.extensions import db
@@ -321,3 +321,18 @@ def test_after_a_restore_no_page_of_the_lost_content_comes_back(
     html = page.get_data(as_text=True)
     assert "After the restore" in html and "Lost in the restore" not in html
     assert page.headers["ETag"] != lost.headers["ETag"]
+
+
+def test_a_reader_who_opened_the_sign_in_page_still_gets_the_shared_page(make_app, make_article):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        make_article(title="Front page story")
+    reader, stranger = app.test_client(), app.test_client()
+    reader.get("/auth/login")  # the form's token is now in the reader's session, alone
+    assert set(session_of(app, reader)) == {"csrf_token"}
+    page = reader.get("/")
+    assert "Front page story" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"].startswith("public, ")
+    assert stranger.get("/").headers["ETag"] == page.headers["ETag"]
+    again = reader.get("/", headers={"If-None-Match": page.headers["ETag"]})
+    assert again.status_code == 304
