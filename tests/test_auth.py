@@ -406,6 +406,15 @@ def session_of(app: Flask, client: FlaskClient) -> dict[str, Any]:
     return dict(app.session_interface.get_signing_serializer(app).loads(cookie.value))
 
 
+def copy_of(app: Flask, client: FlaskClient) -> FlaskClient:
+    """Return another browser holding a copy of the client's session cookie."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None
+    copy = app.test_client()
+    copy.set_cookie(cookie.key, cookie.value)
+    return copy
+
+
 def sign_ins_of(user: User) -> list[SignIn]:
     return list(db.session.scalars(sa.select(SignIn).where(SignIn.user_id == user.id)))
 
@@ -414,11 +423,9 @@ def test_a_copied_session_cookie_signs_no_one_in_after_sign_out(
     app: Flask, make_user: Callable[..., User]
 ) -> None:
     alice = make_user("alice")
-    own, copy = app.test_client(), app.test_client()
+    own = app.test_client()
     sign_in(own, "alice")
-    cookie = own.get_cookie(app.config["SESSION_COOKIE_NAME"])
-    assert cookie is not None
-    copy.set_cookie(cookie.key, cookie.value)
+    copy = copy_of(app, own)
     assert is_signed_in(copy)  # a copy works while the sign-in lasts,
     own.post("/auth/logout")
     assert not is_signed_in(copy)  # and no longer once its owner has signed out
@@ -429,11 +436,9 @@ def test_signing_in_again_in_one_browser_ends_its_earlier_sign_in(
     app: Flask, make_user: Callable[..., User]
 ) -> None:
     alice, _ = make_user("alice"), make_user("bob")
-    shared, copy = app.test_client(), app.test_client()
+    shared = app.test_client()
     sign_in(shared, "alice")
-    cookie = shared.get_cookie(app.config["SESSION_COOKIE_NAME"])
-    assert cookie is not None
-    copy.set_cookie(cookie.key, cookie.value)
+    copy = copy_of(app, shared)
     assert sign_in(shared, "bob").status_code == 303  # a POST while signed in as alice
     assert sign_ins_of(alice) == []
     assert not is_signed_in(copy)
