@@ -194,7 +194,7 @@ class CachedPages:
         marked = environ.get(ENTRY_MARK)
         # Only a GET carries the body: a HEAD's empty one must never be kept as the page.
         get = environ.get("REQUEST_METHOD") == "GET"
-        if marked is None or not get or not sent or not sent[0].startswith("200 "):
+        if marked is None or not get or not sent or not _shareable(*sent):
             return body
         try:
             content = b"".join(body)
@@ -211,6 +211,17 @@ class CachedPages:
             key = _key(self.fingerprint, version, environ)
             self._backend().set(key, entry, timeout=int(lifetime))
         return [content]
+
+
+def _shareable(status: str, headers: list[tuple[str, str]]) -> bool:
+    """Tell whether a response may be kept for everyone: a 200 that sets no cookie."""
+    if not status.startswith("200 "):
+        return False
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "set-cookie" or (lowered == "cache-control" and "private" in value):
+            return False
+    return True
 
 
 # Where cached_page tells the middleware that the page may be kept, and under what.
@@ -256,7 +267,8 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
                 return Response(entry.body, status=entry.status, headers=entry.headers)
         # The view comes first: its own statement may read the content version.
         response = make_response(view(**kwargs))
-        if response.status_code == 200:
+        # A page that wrote to the visitor's session carries their cookie: never kept.
+        if response.status_code == 200 and not session.modified:
             etag = _etag()
             _validated(response, etag)
             valid_until = site.masthead().valid_until.timestamp()
@@ -280,12 +292,9 @@ def signed_in() -> bool:
     """Tell whether the request comes from a signed-in user (never load one without a cookie)."""
     # Most readers send no cookie: then there are none to parse.
     cookies = "HTTP_COOKIE" in request.environ and request.cookies
-    if not cookies:
-        return False
     # A session naming no user signs no one in (the site sets no remember cookie): asked
     # anyway, Flask-Login's session protection would write to it and make the page private.
-    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies
-    return ("_user_id" in session or remembered) and current_user.is_authenticated
+    return bool(cookies) and "_user_id" in session and current_user.is_authenticated
 
 
 def _validated(response: Response, etag: str) -> Response:

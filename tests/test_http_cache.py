@@ -330,9 +330,14 @@ def test_a_reader_who_opened_the_sign_in_page_still_gets_the_shared_page(make_ap
     reader, stranger = app.test_client(), app.test_client()
     reader.get("/auth/login")  # the form's token is now in the reader's session, alone
     assert set(session_of(app, reader)) == {"csrf_token"}
+    # A remember cookie, which the site never sets, changes nothing.
+    reader.set_cookie("remember_token", "1|junk")
     page = reader.get("/")
     assert "Front page story" in page.get_data(as_text=True)
     assert page.headers["Cache-Control"].startswith("public, ")
-    assert stranger.get("/").headers["ETag"] == page.headers["ETag"]
+    assert "Set-Cookie" not in page.headers
+    shared = stranger.get("/")
+    assert shared.headers["ETag"] == page.headers["ETag"]
+    assert "Set-Cookie" not in shared.headers  # the reader's session is nobody else's
     again = reader.get("/", headers={"If-None-Match": page.headers["ETag"]})
     assert again.status_code == 304
