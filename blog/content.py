@@ -251,24 +251,49 @@ _NOT_NESTING = frozenset(
     "area base br col embed hr img input link meta source track wbr"
     " p li dt dd tr td th thead tbody tfoot colgroup caption option optgroup rb rt rp".split()
 )
-_OPEN_OR_CLOSE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*>")
+# Only inside these does "<x/>" close itself; elsewhere "<div/>" opens a div, as "<div>".
+_FOREIGN = frozenset({"svg", "math"})
+_OPEN_OR_CLOSE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)(?=[\s/>])[^>]*>")
+# What holds no elements: comments, and the text of elements whose text is raw.
+_NO_ELEMENTS = re.compile(
+    r"<!--.*?(?:-->|\Z)|<(script|style|textarea|title|xmp)\b.*?(?:</\1\s*>|\Z)",
+    re.S | re.I,
+)
 
 
-def nesting_depth(text: str) -> int:
-    """Return how deep the HTML tags in a body (HTML, or Markdown holding HTML) nest.
+def nesting_depth(html: str) -> int:
+    """Return how deep the elements of some HTML nest, as a browser would nest them.
 
-    A count of open tags, as a browser would nest them, give or take a misnested one.
+    Near enough to bound what cleaning it costs: a misnested tag may count one level off.
     """
-    depth = deepest = 0
-    for match in _OPEN_OR_CLOSE.finditer(text):
-        if match[2].lower() in _NOT_NESTING or match[0].endswith("/>"):
+    depth = deepest = foreign = 0
+    for match in _OPEN_OR_CLOSE.finditer(_NO_ELEMENTS.sub("", html)):
+        closing, name = match[1], match[2].lower()
+        if name in _NOT_NESTING:
             continue
-        if match[1]:
+        if closing:
             depth = max(depth - 1, 0)
+            if name in _FOREIGN and foreign:
+                foreign -= 1
+        elif match[0].endswith("/>") and (foreign or name in _FOREIGN):
+            continue  # closes itself: in svg and math only
         else:
             depth += 1
             deepest = max(deepest, depth)
+            if name in _FOREIGN:
+                foreign += 1
     return deepest
+
+
+def markdown_nesting(source: str) -> int:
+    """Return how deep the elements of a Markdown body's HTML nest (see nesting_depth).
+
+    Counted on the source first: its tags nest at least as deep as they will in the HTML,
+    and Markdown's own nesting is capped (at 20). Only a source counted past MAX_NESTING
+    is rendered, as its code spans and autolinks (`<https://...>`) count as tags there.
+    """
+    depth = nesting_depth(source)
+    return nesting_depth(_MARKDOWN.render(source)) if depth > MAX_NESTING else depth
 
 
 def shows_nothing(text: str) -> bool:

@@ -107,7 +107,7 @@ def _shows_something(form: FlaskForm, field: StringField) -> None:
 
 def _nests_within_reason(form: FlaskForm, field: TextAreaField) -> None:
     """Refuse a body whose HTML nests deeper than any article's, before it is cleaned."""
-    depth = content.nesting_depth(field.data or "")
+    depth = content.markdown_nesting(field.data or "")
     if depth > content.MAX_NESTING:
         raise ValidationError(
             f"The body's HTML nests elements {depth:,} deep; keep it to "

@@ -15,6 +15,7 @@ from blog.content import (
     clean_html,
     excerpt,
     headings_below,
+    markdown_nesting,
     nesting_depth,
     plain_text,
     render_markdown,
@@ -438,6 +439,19 @@ def test_nesting_depth_counts_what_a_browser_would_nest() -> None:
     assert nesting_depth("</div></div><div><span>x</span></div>") == 2
     assert nesting_depth("<div>" * 300) == 300
     assert nesting_depth("a < b and c > d, <3") == 0
+    # "<div/>" opens a div like "<div>"; only inside svg and math does "/>" close.
+    assert nesting_depth("<div/>" * 300) == 300
+    assert nesting_depth("<svg><path/><g><path/></g></svg><math/>" * 300) == 2
+    # Comments and raw text hold no elements.
+    assert nesting_depth("<!-- <div><div> --><script>'<div>'</script><div-x>") == 0
+
+
+def test_markdown_nesting_counts_the_html_a_body_becomes() -> None:
+    # Autolinks and code spans are tags in the source, not in the page.
+    links = "<https://example.com/a> and `<span>` and `List<String>`\n\n" * 300
+    assert markdown_nesting(links) == 1  # each link or code span within its paragraph
+    assert markdown_nesting("Intro\n\n" + "<div><b>" * 150) == 300
+    assert markdown_nesting("- a\n  - b\n") == 0  # Markdown's own nesting is capped
 
 
 def test_the_sites_walk_of_a_body_cleans_it_exactly_as_html5libs_own() -> None:
