@@ -257,6 +257,24 @@ def test_recount_puts_links_written_behind_the_sites_back_in_step(
     assert "tag links" not in again.output
 
 
+def test_links_out_of_step_never_show_readers_a_draft_or_an_article_not_yet_due(
+    app: Flask, client: FlaskClient, make_article
+) -> None:
+    live = tagged(make_article, "A", title="Live story")
+    draft = tagged(make_article, "A", title="Draft story", status="draft")
+    soon = tagged(make_article, "A", title="Soon story", published_at=utcnow() + timedelta(days=1))
+    with db.engine.begin() as connection:  # as a hand-made SQL change would leave them
+        connection.execute(
+            sa.update(article_tags)
+            .where(article_tags.c.article_id.in_([draft.id, soon.id]))
+            .values(live_at=live.published_at - timedelta(minutes=1))
+        )
+    for url in ("/tag/a/", "/tag/a/feed.xml"):
+        shown = page(client, url)
+        assert "Live story" in shown, url
+        assert "Draft story" not in shown and "Soon story" not in shown, url
+
+
 def test_generated_articles_are_on_their_tag_pages(app: Flask, client, runner) -> None:
     args = ["articles", "generate", "--count", "2000", "--seed", "7", "--years", "1"]
     result = runner.invoke(args=args)
