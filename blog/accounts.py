@@ -13,9 +13,10 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from .dates import utcnow
 from .extensions import db
@@ -64,15 +65,15 @@ def same_name(name: str) -> str | None:
     return None
 
 
-def start_sign_in(user: User, lifetime: timedelta, replaced: str | None = None) -> str:
+def start_sign_in(user: User, replaced: str | None = None) -> str:
     """Record a new signed-in browser; return the token its session keeps.
 
     `replaced` is the token of the sign-in this browser had before, which ends. Sign-ins
-    older than `lifetime` are cleared away while at it: they sign no one in.
+    older than SIGN_IN_DAYS are cleared away while at it: they sign no one in.
     """
     if replaced is not None:
         end_sign_in(replaced)
-    db.session.execute(sa.delete(SignIn).where(SignIn.created_at < utcnow() - lifetime))
+    db.session.execute(sa.delete(SignIn).where(SignIn.created_at < _oldest_kept()))
     token = secrets.token_urlsafe(32)
     db.session.add(
         SignIn(
@@ -84,11 +85,11 @@ def start_sign_in(user: User, lifetime: timedelta, replaced: str | None = None) 
     return token
 
 
-def signed_in_user(user_id: int, token: str, lifetime: timedelta) -> User | None:
+def signed_in_user(user_id: int, token: str) -> User | None:
     """Return the active user a session's token signs in, or None.
 
     None when the token names no sign-in of that user (signed out, or ended by a password
-    change or deactivation), one older than `lifetime`, or one made under another password.
+    change or deactivation), one older than SIGN_IN_DAYS, or one made under another password.
     """
     found = db.session.execute(
         sa.select(User, SignIn.created_at, SignIn.password_digest)
@@ -98,7 +99,7 @@ def signed_in_user(user_id: int, token: str, lifetime: timedelta) -> User | None
     if found is None:
         return None
     user, created_at, password_digest = found
-    if not user.active or created_at < utcnow() - lifetime:
+    if not user.active or created_at < _oldest_kept():
         return None
     if not hmac.compare_digest(password_digest, _digest(user.password_hash)):
         return None
@@ -128,6 +129,11 @@ def end_sign_ins(user: User, keep: str | None = None) -> None:
     if keep is not None:
         stmt = stmt.where(SignIn.token_digest != _digest(keep))
     db.session.execute(stmt)
+
+
+def _oldest_kept() -> datetime:
+    """Return when the oldest sign-in that still signs anyone in was made."""
+    return utcnow() - timedelta(days=current_app.config["SIGN_IN_DAYS"])
 
 
 def _digest(secret: str) -> str:

@@ -267,8 +267,8 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
                 return Response(entry.body, status=entry.status, headers=entry.headers)
         # The view comes first: its own statement may read the content version.
         response = make_response(view(**kwargs))
-        # A page that wrote to the visitor's session carries their cookie: never kept.
-        if response.status_code == 200 and not session.modified:
+        # (A page that wrote to the visitor's session is not kept: see _shareable.)
+        if response.status_code == 200:
             etag = _etag()
             _validated(response, etag)
             valid_until = site.masthead().valid_until.timestamp()

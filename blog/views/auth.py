@@ -52,7 +52,7 @@ def load_user(user_id: str) -> User | None:
     token = sign_in_token()
     if token is None or not user_id.isdigit() or int(user_id) > MAX_ID:
         return None
-    return accounts.signed_in_user(int(user_id), token, current_app.permanent_session_lifetime)
+    return accounts.signed_in_user(int(user_id), token)
 
 
 def sign_in_token() -> str | None:
@@ -125,9 +125,7 @@ def login() -> str | Response | tuple[str, int]:
             form.form_errors.append("This account is disabled. Ask an administrator.")
             return _login_page(form, target, 403)
         # A browser signed in already (as someone else, say) ends that sign-in first.
-        session[SIGN_IN_KEY] = accounts.start_sign_in(
-            user, current_app.permanent_session_lifetime, replaced=sign_in_token()
-        )
+        session[SIGN_IN_KEY] = accounts.start_sign_in(user, replaced=sign_in_token())
         db.session.commit()
         login_user(user)
         flash(f"Signed in as {user.username}.", "info")
