@@ -378,6 +378,42 @@ def find_tag(slug: str) -> TagShown | None:
     return TagShown._make(rows[0]) if rows else None
 
 
+class Topic(NamedTuple):
+    """A tag on the page of every tag: its name, its slug, its newest visible article's instant."""
+
+    name: str
+    slug: str
+    latest: datetime
+
+
+# Each tag with the instant of its newest live link due by `now`: one step down the tag's
+# stretch of ix_article_tags_live, however many articles carry it.
+_NEWEST_LINK = (
+    sa.select(article_tags.c.live_at)
+    .where(
+        article_tags.c.tag_id == Tag.id,
+        article_tags.c.live_at.is_not(None),
+        article_tags.c.live_at <= sa.bindparam("now"),
+    )
+    .order_by(article_tags.c.live_at.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+TOPICS = sa.select(Tag.name, Tag.slug, _NEWEST_LINK.label("latest"))
+
+
+def topics(now: datetime) -> list[Topic]:
+    """Return every tag a visible article carries, in tag order, with its newest one's instant.
+
+    A link's instant is trusted here as on the tag's page, whose rows are then checked one
+    by one (see `_due`): only a link put out of step behind the site's back could name a
+    tag whose page then shows nothing.
+    """
+    rows = db.session.execute(TOPICS, {"now": now})
+    found = [Topic(name, slug, latest) for name, slug, latest in rows if latest is not None]
+    return sorted(found, key=lambda topic: tag_order((topic.name, topic.slug)))
+
+
 def last_change(published_at: datetime, updated_at: datetime) -> datetime:
     """When an article last changed for readers: edited, or published if that came later
     (a scheduled article comes due after its last edit)."""

@@ -137,6 +137,7 @@ READER_PAGES = {
     "article": "article.article .article-body",
     "day": "article.teaser",
     "tag": "h1.tag-title ~ article.teaser",
+    "tags": "ul.topic-list a[href]",
     "month": "table.month-grid",
     "year": "ol.month-list",
     "not found": ".error-page",
@@ -152,6 +153,8 @@ def open_reader_page(page: Page, base: str, kind: str) -> None:
         response = page.goto(base + first_href(page, "article.teaser h2 a"))
         if kind == "tag":
             response = page.goto(base + first_href(page, "ul.tags a[rel=tag]"))
+    elif kind == "tags":
+        response = page.goto(base + first_href(page, "footer a.tags-link"))
     elif kind in ("day", "month", "year"):
         day = first_href(page, "nav.day-strip a")  # /archive/yyyy/mm/dd/
         cut = {"day": 0, "month": 1, "year": 2}[kind]

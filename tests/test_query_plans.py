@@ -135,3 +135,16 @@ def test_a_tag_feed_reads_the_tags_live_index_in_order(app: Flask, make_article)
         # The tag's stretch of the index from `now` down, no sort, each article by its id.
         assert "ix_article_tags_live" in plan, plan
         assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+def test_the_tags_page_takes_one_step_into_the_tags_live_index_per_tag(
+    app: Flask, make_article
+) -> None:
+    with app.app_context():
+        _economy(make_article)
+        plan = _plan(articles.TOPICS, {"now": utcnow()})
+        # Each tag's newest link from `now` down, the first one found: never a tag's links
+        # read and sorted, nor the links table read whole.
+        assert "ix_article_tags_live" in plan, plan
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+        assert "SCAN article_tags" not in plan and "Seq Scan on article_tags" not in plan, plan

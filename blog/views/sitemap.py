@@ -1,5 +1,5 @@
 """What crawlers and browsers ask for by name at the root: robots.txt, the sitemaps (one per
-local day with articles) and the favicon.
+local day with articles, and one of the tag pages) and the favicon.
 
 A day's sitemap holds its few hundred articles at most, well under the 50,000 addresses
 a sitemap may list, and ten years of days are 3,650 entries of the index, of 50,000 too.
@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from .. import articles, dates
 from ..pagecache import cached_page, static_url
-from ..site import article_url, iso_datetime, now, origin, zone
+from ..site import article_url, iso_datetime, now, origin, tag_path, zone
 from .archive import DAY, MONTH, YEAR, date_or_404
 
 bp = Blueprint("sitemap", __name__)
@@ -45,12 +45,14 @@ def favicon() -> Response:
 @bp.get("/sitemap.xml")
 @cached_page
 def index() -> Response:
-    """List the sitemap of every local day that has articles, up to today."""
-    today = dates.local_today(zone(), now())
-    days = articles.days_with_articles(today)
+    """List the sitemap of every local day that has articles, up to today, then the tags'."""
+    instant = now()
+    days = articles.days_with_articles(dates.local_today(zone(), instant))
     # Ten years of days are 3,650 addresses: made from the route's pattern, not url_for.
     base = origin() + request.script_root
     sitemaps = [f"{base}/sitemap-{day:%Y-%m-%d}.xml" for day in days]
+    if articles.topics(instant):
+        sitemaps.append(url_for("sitemap.tags", _external=True))
     return Response(render_template("sitemap/index.xml", sitemaps=sitemaps), mimetype=XML)
 
 
@@ -64,4 +66,16 @@ def day(year: int, month: int, day: int) -> Response:
         (article_url(article_id, slug), iso_datetime(articles.last_change(published, updated)))
         for article_id, slug, published, updated in articles.addresses(start, end, now())
     ]
-    return Response(render_template("sitemap/day.xml", urls=urls), mimetype=XML)
+    return Response(render_template("sitemap/urls.xml", urls=urls), mimetype=XML)
+
+
+@bp.get("/sitemap-tags.xml")
+@cached_page
+def tags() -> Response:
+    """List the page of every tag, and the tags' own page, each changed with its newest article."""
+    topics = articles.topics(now())[: articles.SITEMAP_LIMIT - 1]
+    urls = [(origin() + tag_path(topic.slug), iso_datetime(topic.latest)) for topic in topics]
+    if topics:
+        newest = max(topic.latest for topic in topics)
+        urls.insert(0, (url_for("tag.index", _external=True), iso_datetime(newest)))
+    return Response(render_template("sitemap/urls.xml", urls=urls), mimetype=XML)

@@ -1,24 +1,64 @@
-"""A tag's page and feed: the visible articles that carry it, newest first."""
+"""Tags: the page of every tag, and each tag's page and feed of the visible articles that
+carry it, newest first."""
 
 from __future__ import annotations
+
+import unicodedata
+from typing import NamedTuple
 
 from flask import Blueprint, abort, current_app, render_template, url_for
 from werkzeug.wrappers import Response
 
 from .. import articles
-from ..models import Tag
+from ..models import Tag, tag_order
 from ..pagecache import cached_page
 from ..site import now
 from . import feed as feeds
 from .listing import page_or_redirect
 
-bp = Blueprint("tag", __name__, url_prefix="/tag")
+bp = Blueprint("tag", __name__)
 
 # The longest slug a tag can have: a longer one names no tag, and needs no query to say so.
 _LONGEST_SLUG = Tag.__table__.c.slug.type.length
 
 
-@bp.get("/<slug>/")
+@bp.get("/tags/")
+@cached_page
+def index() -> str:
+    """List every tag a visible article carries, alphabetically under its initial, each with
+    the time of its newest article."""
+    groups: dict[str, TopicGroup] = {}
+    for topic in sorted(articles.topics(now()), key=lambda topic: reading_order(topic.name)):
+        letter = reading_order(topic.name)[0][:1].upper()
+        if not letter.isalpha():
+            letter = "#"
+        if letter not in groups:
+            anchor = f"tags-{letter}" if letter != "#" else "tags-other"
+            groups[letter] = TopicGroup(letter, anchor, [])
+        groups[letter].topics.append(topic)
+    return render_template("tag/index.html", groups=list(groups.values()))
+
+
+class TopicGroup(NamedTuple):
+    """The tags listed under one initial, and the name of its place on the page."""
+
+    letter: str
+    anchor: str
+    topics: list[articles.Topic]
+
+
+def reading_order(name: str) -> tuple[str, str, str]:
+    """Sort names as a reader looks them up: case and accents aside, so that 'Économie'
+    comes before 'Sport' and is listed under E."""
+    plain = "".join(
+        char
+        for char in unicodedata.normalize("NFKD", name.casefold())
+        if not unicodedata.combining(char)
+    )
+    return (plain, *tag_order((name, "")))
+
+
+@bp.get("/tag/<slug>/")
 @cached_page
 def show(slug: str) -> str | Response:
     """Show one page of a tag's articles.
@@ -39,7 +79,7 @@ def show(slug: str) -> str | Response:
     return render_template("tag/show.html", tag=tag, slug=slug, page=page)
 
 
-@bp.get("/<slug>/feed.xml")
+@bp.get("/tag/<slug>/feed.xml")
 @cached_page
 def feed(slug: str) -> Response:
     """Answer a tag's latest PER_PAGE visible articles as an Atom feed, newest first."""
