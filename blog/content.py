@@ -296,6 +296,16 @@ def markdown_nesting(source: str) -> int:
     return nesting_depth(_MARKDOWN.render(source)) if depth > MAX_NESTING else depth
 
 
+def too_deep(depth: int) -> str | None:
+    """Say why a body whose HTML nests `depth` deep is refused, or None within MAX_NESTING."""
+    if depth <= MAX_NESTING:
+        return None
+    return (
+        f"the body's HTML nests elements {depth:,} deep; keep it to {MAX_NESTING} or fewer "
+        "by closing the tags you open"
+    )
+
+
 def shows_nothing(text: str) -> bool:
     """Tell whether text would show no character: only spaces, marks and invisible fillers.
 

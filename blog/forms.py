@@ -107,12 +107,9 @@ def _shows_something(form: FlaskForm, field: StringField) -> None:
 
 def _nests_within_reason(form: FlaskForm, field: TextAreaField) -> None:
     """Refuse a body whose HTML nests deeper than any article's, before it is cleaned."""
-    depth = content.markdown_nesting(field.data or "")
-    if depth > content.MAX_NESTING:
-        raise ValidationError(
-            f"The body's HTML nests elements {depth:,} deep; keep it to "
-            f"{content.MAX_NESTING} or fewer by closing the tags you open."
-        )
+    reason = content.too_deep(content.markdown_nesting(field.data or ""))
+    if reason:
+        raise ValidationError(f"{reason[0].upper()}{reason[1:]}.")
 
 
 def _tags_fit(form: FlaskForm, field: StringField) -> None:

@@ -4,8 +4,8 @@ Import goes through the ORM, so counts.py keeps the day counts exact, and commit
 BATCH_SIZE lines. A line is the whole state of an article: fields left out take their
 defaults (status published, no tags, summary from the body, the importing author).
 A line whose external_id belongs to an article in the trash updates it there; it stays trashed.
-Text is read as the web forms read it: control characters are dropped and an empty body is
-refused.
+Text is read as the web forms read it: control characters are dropped, and an empty body or
+one whose HTML nests deeper than content.MAX_NESTING is refused.
 """
 
 from __future__ import annotations
@@ -110,6 +110,15 @@ def parse_line(text: str, default_author: str = DEFAULT_AUTHOR) -> Record:
         raise ValueError("empty body: give body_markdown or body_html some text")
     if html is not None and not (markdown or "").strip():
         markdown = None  # an empty Markdown source beside HTML is an HTML article
+    # As the article form: cleaning a body costs the square of how deep its HTML nests.
+    depth = (
+        content.markdown_nesting(markdown)
+        if markdown is not None
+        else content.nesting_depth(html or "")
+    )
+    reason = content.too_deep(depth)
+    if reason:
+        raise ValueError(reason)
     slug = _optional_str(data, "slug") or None
     if slug is not None and publishing.slug_length(slug) > publishing.MAX_SLUG:
         raise ValueError(f"slug is longer than {publishing.MAX_SLUG} characters")

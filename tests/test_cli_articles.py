@@ -217,6 +217,31 @@ def test_an_empty_body_is_reported_and_skipped(runner: FlaskCliRunner) -> None:
     assert db.session.scalars(sa.select(Article.body_html)).all() == ["<p>Only HTML</p>"]
 
 
+def test_a_body_nesting_deeper_than_the_form_takes_is_reported_and_skipped(
+    runner: FlaskCliRunner,
+) -> None:
+    # As the article form does: cleaning time grows with the square of the depth.
+    deep = content.MAX_NESTING + 1
+    result = import_text(
+        runner,
+        jsonl(
+            line(1, body_markdown="<div>" * deep + "Deep" + "</div>" * deep),
+            line(2, body_markdown=None, body_html="<span>" * deep + "Deep"),
+            line(3, body_markdown="<div>" * 200 + "Deep enough" + "</div>" * 200),
+            # Autolinks and code spans are no tags once rendered, however many.
+            line(4, body_markdown="<https://example.org/a> `List<String>` " * 300),
+        ),
+    )
+    assert result.exit_code == 1
+    assert "2 created, 0 updated, 2 skipped" in result.stdout
+    assert result.stderr.splitlines() == [
+        f"line {n}: the body's HTML nests elements {deep} deep; keep it to "
+        f"{content.MAX_NESTING} or fewer by closing the tags you open; skipped"
+        for n in (1, 2)
+    ]
+    assert {a.external_id for a in db.session.scalars(sa.select(Article))} == {"ext-3", "ext-4"}
+
+
 def test_an_author_named_as_a_user_but_for_case_is_that_user(runner: FlaskCliRunner) -> None:
     assert import_text(runner, jsonl(line(1, author="reporter"))).exit_code == 0
     assert import_text(runner, jsonl(line(2, author="REPORTER"))).exit_code == 0
