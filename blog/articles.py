@@ -399,19 +399,19 @@ _NEWEST_LINK = (
     .limit(1)
     .scalar_subquery()
 )
-TOPICS = sa.select(Tag.name, Tag.slug, _NEWEST_LINK.label("latest"))
+# Read as plain rows: through the ORM session, ten thousand tags took twice as long.
+TOPICS = engines.PlainSelect(sa.select(Tag.name, Tag.slug, _NEWEST_LINK.label("latest")))
 
 
 def topics(now: datetime) -> list[Topic]:
-    """Return every tag a visible article carries, in tag order, with its newest one's instant.
+    """Return every tag a visible article carries, in no set order, with its newest one's instant.
 
     A link's instant is trusted here as on the tag's page, whose rows are then checked one
     by one (see `_due`): only a link put out of step behind the site's back could name a
     tag whose page then shows nothing.
     """
-    rows = db.session.execute(TOPICS, {"now": now})
-    found = [Topic(name, slug, latest) for name, slug, latest in rows if latest is not None]
-    return sorted(found, key=lambda topic: tag_order((topic.name, topic.slug)))
+    rows = TOPICS.rows({"now": now})
+    return [Topic(name, slug, latest) for name, slug, latest in rows if latest is not None]
 
 
 def last_change(published_at: datetime, updated_at: datetime) -> datetime:

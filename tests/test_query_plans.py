@@ -142,7 +142,7 @@ def test_the_tags_page_takes_one_step_into_the_tags_live_index_per_tag(
 ) -> None:
     with app.app_context():
         _economy(make_article)
-        plan = _plan(articles.TOPICS, {"now": utcnow()})
+        plan = _plan(articles.TOPICS.statement, {"now": utcnow()})
         # Each tag's newest link from `now` down, the first one found: never a tag's links
         # read and sorted, nor the links table read whole.
         assert "ix_article_tags_live" in plan, plan

@@ -184,3 +184,35 @@ def test_the_sitemap_lists_the_tags_page_and_each_tags_page(make_app, make_artic
     ]
     for loc, _ in urls:
         assert client.get(loc).status_code == 200, loc
+
+
+def test_with_many_tags_each_initial_has_a_page_of_its_own(
+    client: FlaskClient, make_article, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blog.views import tag as tag_views
+
+    monkeypatch.setattr(tag_views, "ONE_PAGE_TAGS", 3)
+    tagged(make_article, "Energy", "Économie", "Sport", "2026 vote", "علوم", title="Round-up")
+
+    index = page(client, "/tags/")
+
+    # Too many for one page: the initials, each with its number of tags, and no tags.
+    assert entries(index) == []
+    initials = re.search(r'<nav class="topic-initials"[^>]*>(.*?)</nav>', index, re.S)
+    assert initials, index
+    assert re.findall(
+        r'<a href="([^"]+)">([^<]+) <span class="count">\((\d+)\)</span></a>', initials[1]
+    ) == [
+        ("/tags/other/", "#", "1"),
+        ("/tags/E/", "E", "2"),
+        ("/tags/S/", "S", "1"),
+        ("/tags/%D8%B9/", "ع", "1"),
+    ]
+    letter = page(client, "/tags/E/")
+    assert entries(letter) == [("/tag/economie/", "Économie"), ("/tag/energy/", "Energy")]
+    assert "<title>Tags: E &ndash; " in letter and '<h1 class="topics-title">Tags: E</h1>' in letter
+    assert '<a href="/tags/E/" aria-current="page">E</a>' in letter
+    assert entries(page(client, "/tags/other/")) == [("/tag/2026-vote/", "2026 vote")]
+    assert entries(page(client, "/tags/%D8%B9/")) == [("/tag/%D8%B9%D9%84%D9%88%D9%85/", "علوم")]
+    for missing in ("/tags/Z/", "/tags/e/", "/tags/%23/", "/tags/" + "E" * 300 + "/"):
+        assert client.get(missing).status_code == 404, missing

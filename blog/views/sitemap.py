@@ -73,7 +73,8 @@ def day(year: int, month: int, day: int) -> Response:
 @cached_page
 def tags() -> Response:
     """List the page of every tag, and the tags' own page, each changed with its newest article."""
-    topics = articles.topics(now())[: articles.SITEMAP_LIMIT - 1]
+    topics = sorted(articles.topics(now()), key=lambda topic: topic.slug)
+    topics = topics[: articles.SITEMAP_LIMIT - 1]
     urls = [(origin() + tag_path(topic.slug), iso_datetime(topic.latest)) for topic in topics]
     if topics:
         newest = max(topic.latest for topic in topics)

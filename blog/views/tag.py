@@ -22,29 +22,52 @@ bp = Blueprint("tag", __name__)
 _LONGEST_SLUG = Tag.__table__.c.slug.type.length
 
 
+# Up to this many tags, /tags/ lists them all; past it, it names their initials, each
+# leading to a page of its own: ten thousand tags made one page of 2.5 MB.
+ONE_PAGE_TAGS = 400
+OTHER = "other"  # the address of the initial of tags that start with no letter
+
+
+class TopicGroup(NamedTuple):
+    """The tags listed under one initial, and the part of an address that names it."""
+
+    letter: str
+    name: str
+    topics: list[articles.Topic]
+
+
 @bp.get("/tags/")
 @cached_page
 def index() -> str:
     """List every tag a visible article carries, alphabetically under its initial, each with
-    the time of its newest article."""
+    the time of its newest article; with many tags, name the initials, each with a page."""
+    groups = _topic_groups()
+    whole = sum(len(group.topics) for group in groups) <= ONE_PAGE_TAGS
+    return render_template("tag/index.html", groups=groups, shown=groups if whole else [])
+
+
+@bp.get("/tags/<name>/")
+@cached_page
+def initial_page(name: str) -> str:
+    """List the tags under one initial, as /tags/ does when there are too many for one page."""
+    groups = _topic_groups()
+    shown = [group for group in groups if group.name == name]
+    if not shown:
+        abort(404)
+    return render_template("tag/index.html", groups=groups, shown=shown)
+
+
+def _topic_groups() -> list[TopicGroup]:
     groups: dict[str, TopicGroup] = {}
-    for topic in sorted(articles.topics(now()), key=lambda topic: reading_order(topic.name)):
-        letter = reading_order(topic.name)[0][:1].upper()
+    keyed = sorted((reading_order(topic.name), topic) for topic in articles.topics(now()))
+    for key, topic in keyed:
+        letter = key[0][:1].upper()
         if not letter.isalpha():
             letter = "#"
         if letter not in groups:
-            anchor = f"tags-{letter}" if letter != "#" else "tags-other"
-            groups[letter] = TopicGroup(letter, anchor, [])
+            groups[letter] = TopicGroup(letter, OTHER if letter == "#" else letter, [])
         groups[letter].topics.append(topic)
-    return render_template("tag/index.html", groups=list(groups.values()))
-
-
-class TopicGroup(NamedTuple):
-    """The tags listed under one initial, and the name of its place on the page."""
-
-    letter: str
-    anchor: str
-    topics: list[articles.Topic]
+    return list(groups.values())
 
 
 def reading_order(name: str) -> tuple[str, str, str]:
