@@ -414,6 +414,18 @@ def topics(now: datetime) -> list[Topic]:
     return [Topic(name, slug, latest) for name, slug, latest in rows if latest is not None]
 
 
+_ANY_TOPIC = engines.PlainSelect(
+    sa.select(article_tags.c.tag_id)
+    .where(article_tags.c.live_at.is_not(None), article_tags.c.live_at <= sa.bindparam("now"))
+    .limit(1)
+)
+
+
+def any_topics(now: datetime) -> bool:
+    """Tell whether any visible article carries a tag, without reading every tag."""
+    return bool(_ANY_TOPIC.rows({"now": now}))
+
+
 def last_change(published_at: datetime, updated_at: datetime) -> datetime:
     """When an article last changed for readers: edited, or published if that came later
     (a scheduled article comes due after its last edit)."""

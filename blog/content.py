@@ -256,7 +256,8 @@ _FOREIGN = frozenset({"svg", "math"})
 _OPEN_OR_CLOSE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)(?=[\s/>])[^>]*>")
 # What holds no elements: comments, and the text of elements whose text is raw.
 _NO_ELEMENTS = re.compile(
-    r"<!--.*?(?:-->|\Z)|<(script|style|textarea|title|xmp)\b.*?(?:</\1\s*>|\Z)",
+    # A comment ends at "-->" or "--!>"; "<!-->" and "<!--->" are whole, empty comments.
+    r"<!--(?:-?>|.*?(?:--!?>|\Z))|<(script|style|textarea|title|xmp)\b.*?(?:</\1\s*>|\Z)",
     re.S | re.I,
 )
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import wraps
 from html import escape as escape_html
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -138,6 +139,21 @@ def take_content_version(version: int | None) -> None:
         _memo().setdefault("content_version", version)
 
 
+def version_first(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Read the content version before a page whose statements do not read it with their rows.
+
+    Read after them, it could name a write that landed in between, and the page, made from
+    the rows before that write, would be cached as that write's until the next one.
+    """
+
+    @wraps(view)
+    def wrapper(**kwargs: Any) -> Any:
+        content_version()
+        return view(**kwargs)
+
+    return wrapper
+
+
 # When this app read its settings: in gunicorn's master (preload_app), so every worker it
 # starts, however late, has the time its settings date from.
 STARTED = "blog.started"
@@ -172,7 +188,7 @@ def calendar() -> dates.HijriCalendar:
     memo = _memo()
     if "calendar" not in memo:
         version, offset = content_version(), current_app.config["HIJRI_OFFSET_DAYS"]
-        memo["calendar"] = _kept(
+        memo["calendar"] = kept(
             "blog.calendar",
             (version, offset),
             lambda: dates.HijriCalendar(offset, _month_starts(version)),
@@ -229,7 +245,7 @@ def masthead() -> Masthead:
     tz, instant = zone(), now()
     today = dates.local_today(tz, instant)
     version = content_version()
-    shown: Masthead = _kept(
+    shown: Masthead = kept(
         "blog.masthead",
         (version, today, tz),
         lambda: _shared_masthead(version, today, tz, instant),
@@ -253,7 +269,7 @@ def masthead_html() -> Markup:
     """Return the masthead rendered, rendering it once per masthead in each process."""
     shown = masthead()
     key = (content_version(), shown.today, shown.valid_until, request.script_root)
-    html: Markup = _kept(
+    html: Markup = kept(
         "blog.masthead_html",
         key,
         lambda: Markup(render_template("_partials/_masthead.html", m=shown)),
@@ -261,7 +277,7 @@ def masthead_html() -> Markup:
     return html
 
 
-def _kept(
+def kept(
     name: str,
     key: object,
     make: Callable[[], Any],

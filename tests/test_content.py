@@ -444,6 +444,9 @@ def test_nesting_depth_counts_what_a_browser_would_nest() -> None:
     assert nesting_depth("<svg><path/><g><path/></g></svg><math/>" * 300) == 2
     # Comments and raw text hold no elements.
     assert nesting_depth("<!-- <div><div> --><script>'<div>'</script><div-x>") == 0
+    # Empty comments, and comments ended as browsers end them, hide nothing after them.
+    for comment in ("<!-->", "<!--->", "<!-- x --!>", "<!---->"):
+        assert nesting_depth(comment + "<div>" * 300 + "<!-- -->") == 300, comment
 
 
 def test_markdown_nesting_counts_the_html_a_body_becomes() -> None:

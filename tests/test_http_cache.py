@@ -15,11 +15,16 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
 from loadgen import redis_namespace, require_redis
 from test_auth import session_of, sign_in
+from test_tags import page, tagged
 
-from blog import ROOT, dates
+from blog import ROOT, articles, dates
+from blog.dates import utcnow
 from blog.extensions import db
+from blog.models import Article
 
 from conftest import base_config, retitle_behind_the_apps_back
 
@@ -341,3 +346,46 @@ def test_a_reader_who_opened_the_sign_in_page_still_gets_the_shared_page(make_ap
     assert "Set-Cookie" not in shared.headers  # the reader's session is nobody else's
     again = reader.get("/", headers={"If-None-Match": page.headers["ETag"]})
     assert again.status_code == 304
+
+
+@pytest.mark.parametrize(
+    ("address", "reads", "shows_it"),
+    [
+        ("/tags/", "topics", '<a href="/tag/alpha/"'),
+        ("/archive/{year}/", "month_counts", '<p class="archive-total">1 articles</p>'),
+        ("/archive/{year}/{month:02d}/", "day_counts", 'class="day has-articles"'),
+    ],
+)
+def test_a_write_while_a_page_is_made_never_leaves_it_cached_as_that_writes(
+    app: Flask,
+    client: FlaskClient,
+    make_article,
+    monkeypatch: pytest.MonkeyPatch,
+    address: str,
+    reads: str,
+    shows_it: str,
+) -> None:
+    # Another worker trashes the article just after this page has read its rows: the page
+    # must not be kept under the version that write made, or it would outlive it.
+    target = tagged(make_article, "Alpha", title="Only one")
+    local = dates.to_local(target.published_at, dates.site_zone(app.config["TIMEZONE"]))
+    address = address.format(year=local.year, month=local.month)
+    assert shows_it in page(client, address)
+    tagged(make_article, "Beta", title="Elsewhere", published_at=utcnow() - timedelta(days=800))
+    page(client, "/")  # the process knows the version before the write
+    original = getattr(articles, reads)
+
+    def then_a_write(*args, **kwargs):
+        found = original(*args, **kwargs)
+        # A session of its own from the site's factory: its counts and links kept as ever.
+        with db.session.session_factory() as other:
+            other.get(Article, target.id).deleted_at = utcnow()
+            other.commit()
+        return found
+
+    monkeypatch.setattr(articles, reads, then_a_write)
+    page(client, address)  # made from the rows before the write: it shows the article
+    monkeypatch.setattr(articles, reads, original)
+
+    # No write since: what is served now, from the cache or not, shows it gone.
+    assert shows_it not in page(client, address)

@@ -201,7 +201,9 @@ def test_with_many_tags_each_initial_has_a_page_of_its_own(
     initials = re.search(r'<nav class="topic-initials"[^>]*>(.*?)</nav>', index, re.S)
     assert initials, index
     assert re.findall(
-        r'<a href="([^"]+)">([^<]+) <span class="count">\((\d+)\)</span></a>', initials[1]
+        r'<a href="([^"]+)"(?: aria-label="[^"]+")?>([^<]+) '
+        r'<span class="count">\((\d+)\)</span></a>',
+        initials[1],
     ) == [
         ("/tags/other/", "#", "1"),
         ("/tags/E/", "E", "2"),
@@ -212,7 +214,19 @@ def test_with_many_tags_each_initial_has_a_page_of_its_own(
     assert entries(letter) == [("/tag/economie/", "Économie"), ("/tag/energy/", "Energy")]
     assert "<title>Tags: E &ndash; " in letter and '<h1 class="topics-title">Tags: E</h1>' in letter
     assert '<a href="/tags/E/" aria-current="page">E</a>' in letter
+    assert 'aria-label="Other tags (1)">#' in index
     assert entries(page(client, "/tags/other/")) == [("/tag/2026-vote/", "2026 vote")]
     assert entries(page(client, "/tags/%D8%B9/")) == [("/tag/%D8%B9%D9%84%D9%88%D9%85/", "علوم")]
     for missing in ("/tags/Z/", "/tags/e/", "/tags/%23/", "/tags/" + "E" * 300 + "/"):
         assert client.get(missing).status_code == 404, missing
+
+
+def test_names_sort_as_read_whatever_their_marks(client: FlaskClient, make_article) -> None:
+    # Compatibility letters (ℤ, №) as their plain letters, case after that; an invisible
+    # direction mark is no initial.
+    tagged(make_article, "zebra", "ℤ numbers", "№ 5", "apple", "\u200fשלום", title="Marks")
+
+    names = [name for _, name in entries(page(client, "/tags/"))]
+
+    assert names == ["apple", "№ 5", "ℤ numbers", "zebra", "\u200fשלום"]
+    assert [letter for _, letter in GROUP.findall(page(client, "/tags/"))] == ["A", "N", "Z", "ש"]

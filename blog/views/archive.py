@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from .. import articles, dates
 from ..dates import FIRST_YEAR, LAST_YEAR
 from ..pagecache import cached_page
-from ..site import Masthead, masthead, now, zone
+from ..site import Masthead, masthead, now, version_first, zone
 from .listing import page_or_redirect
 
 bp = Blueprint("archive", __name__, url_prefix="/archive")
@@ -23,6 +23,7 @@ DAY = "<int(fixed_digits=2):day>"
 
 @bp.get(f"/{YEAR}/")
 @cached_page
+@version_first
 def year(year: int) -> str:
     """Show the months of a year with their article counts."""
     date_or_404(year, 1, 1)
@@ -40,6 +41,7 @@ def year(year: int) -> str:
 
 @bp.get(f"/{YEAR}/{MONTH}/")
 @cached_page
+@version_first
 def month(year: int, month: int) -> str:
     """Show a month as a calendar grid of days with their article counts."""
     first = date_or_404(year, month, 1)

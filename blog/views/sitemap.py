@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from .. import articles, dates
 from ..pagecache import cached_page, static_url
-from ..site import article_url, iso_datetime, now, origin, tag_path, zone
+from ..site import article_url, iso_datetime, now, origin, tag_path, version_first, zone
 from .archive import DAY, MONTH, YEAR, date_or_404
 
 bp = Blueprint("sitemap", __name__)
@@ -44,6 +44,7 @@ def favicon() -> Response:
 
 @bp.get("/sitemap.xml")
 @cached_page
+@version_first
 def index() -> Response:
     """List the sitemap of every local day that has articles, up to today, then the tags'."""
     instant = now()
@@ -51,7 +52,7 @@ def index() -> Response:
     # Ten years of days are 3,650 addresses: made from the route's pattern, not url_for.
     base = origin() + request.script_root
     sitemaps = [f"{base}/sitemap-{day:%Y-%m-%d}.xml" for day in days]
-    if articles.topics(instant):
+    if articles.any_topics(instant):
         sitemaps.append(url_for("sitemap.tags", _external=True))
     return Response(render_template("sitemap/index.xml", sitemaps=sitemaps), mimetype=XML)
 
@@ -59,6 +60,7 @@ def index() -> Response:
 # At the root: a sitemap may only list addresses under its own folder.
 @bp.get(f"/sitemap-{YEAR}-{MONTH}-{DAY}.xml")
 @cached_page
+@version_first
 def day(year: int, month: int, day: int) -> Response:
     """List the addresses of the articles published on a local day, with their last change."""
     start, end = dates.day_bounds(date_or_404(year, month, day), zone())
@@ -71,6 +73,7 @@ def day(year: int, month: int, day: int) -> Response:
 
 @bp.get("/sitemap-tags.xml")
 @cached_page
+@version_first
 def tags() -> Response:
     """List the page of every tag, and the tags' own page, each changed with its newest article."""
     topics = sorted(articles.topics(now()), key=lambda topic: topic.slug)
