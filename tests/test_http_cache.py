@@ -389,3 +389,26 @@ def test_a_write_while_a_page_is_made_never_leaves_it_cached_as_that_writes(
 
     # No write since: what is served now, from the cache or not, shows it gone.
     assert shows_it not in page(client, address)
+
+
+def test_an_empty_listing_made_as_an_article_arrives_is_not_cached_as_its_write(
+    app: Flask, client: FlaskClient, make_article, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_article(title="Old news", published_at=utcnow() - timedelta(days=3))
+    today = dates.local_today(dates.site_zone(app.config["TIMEZONE"]))
+    address = f"/archive/{today:%Y/%m/%d}/"
+    page(client, "/")  # the process knows the version before the write
+    original = articles.listing
+    arrived = []
+
+    def then_a_write(*args, **kwargs):
+        found = original(*args, **kwargs)
+        if not arrived:  # another worker publishes today's first article meanwhile
+            arrived.append(make_article(title="Just in", published_at=utcnow()))
+        return found
+
+    monkeypatch.setattr(articles, "listing", then_a_write)
+    page(client, address)
+    monkeypatch.setattr(articles, "listing", original)
+
+    assert "Just in" in page(client, address)

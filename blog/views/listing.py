@@ -9,7 +9,7 @@ from flask import abort, current_app, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from .. import articles
-from ..site import now, take_content_version, teasers
+from ..site import content_version, now, take_content_version, teasers
 
 
 def page_or_redirect(
@@ -31,15 +31,24 @@ def page_or_redirect(
         abort(404)
     if before and after:
         abort(404)
-    page = articles.listing(
-        now(),
-        current_app.config["PER_PAGE"],
-        before=before,
-        after=after,
-        start=start,
-        end=end,
-        tag=tag,
-    )
+
+    def read() -> articles.Page | None:
+        return articles.listing(
+            now(),
+            current_app.config["PER_PAGE"],
+            before=before,
+            after=after,
+            start=start,
+            end=end,
+            tag=tag,
+        )
+
+    page = read()
+    if page is not None and page.content_version is None:
+        # No rows, so no version read with them: read it, then the rows again after it, or
+        # a write landing in between could leave this empty page cached as that write's.
+        content_version()
+        page = read()
     if page is None:
         return redirect(url_for(endpoint, **values))
     take_content_version(page.content_version)
