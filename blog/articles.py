@@ -172,8 +172,22 @@ def _ordered(stmt: sa.Select[Any], published: Any, pk: Any, newest_first: bool) 
     )
 
 
+def _authored_teasers(newest_first: bool) -> sa.Select[Any]:
+    """An author's listing query: their live articles walked by ix_articles_author_live."""
+    return _ordered(
+        sa.select(*TEASER, counts.version_column())
+        .join(User, User.id == Article.author_id)
+        .where(Article.author_id == sa.bindparam("author"), live()),
+        Article.published_at,
+        Article.id,
+        newest_first,
+    )
+
+
 NEWEST_FIRST = engines.PlainSelect(_teasers(True))
 OLDEST_FIRST = engines.PlainSelect(_teasers(False))
+AUTHOR_NEWEST_FIRST = engines.PlainSelect(_authored_teasers(True))
+AUTHOR_OLDEST_FIRST = engines.PlainSelect(_authored_teasers(False))
 TAG_NEWEST_FIRST = engines.PlainSelect(_tagged_teasers(True), sqlite=_tagged_teasers(True, True))
 TAG_OLDEST_FIRST = engines.PlainSelect(_tagged_teasers(False), sqlite=_tagged_teasers(False, True))
 
@@ -201,18 +215,23 @@ def listing(
     start: datetime | None = None,
     end: datetime | None = None,
     tag: int | None = None,
+    author: int | None = None,
 ) -> Page | None:
     """Return one newest-first page of visible articles' teasers in [start, end).
 
     `before` pages towards older articles, `after` towards newer ones. None means the
     `after` page would be the first page: the caller should show the listing's start.
-    `tag`, a tag's id, lists only the articles that carry it.
+    `tag`, a tag's id, lists only the articles that carry it; `author`, a user's id, only
+    the articles they wrote.
     """
     upper = now if end is None else min(now, end - timedelta(microseconds=1))
     lower = EARLIEST if start is None else start
     newest_first, oldest_first, chosen = NEWEST_FIRST, OLDEST_FIRST, {}
     if tag is not None:
         newest_first, oldest_first, chosen = TAG_NEWEST_FIRST, TAG_OLDEST_FIRST, {"tag": tag}
+    elif author is not None:
+        newest_first, oldest_first = AUTHOR_NEWEST_FIRST, AUTHOR_OLDEST_FIRST
+        chosen = {"author": author}
     # Plain rows on a pooled connection: a listing needs no ORM session.
     if after is None:
         if before is not None:
@@ -424,6 +443,24 @@ _ANY_TOPIC = engines.PlainSelect(
 def any_topics(now: datetime) -> bool:
     """Tell whether any visible article carries a tag, without reading every tag."""
     return bool(_ANY_TOPIC.rows({"now": now}))
+
+
+class AuthorShown(NamedTuple):
+    """An author as their page names them."""
+
+    id: int
+    name: str
+
+
+_AUTHOR = engines.PlainSelect(
+    sa.select(User.id, User.username).where(User.username == sa.bindparam("name"))
+)
+
+
+def find_author(name: str) -> AuthorShown | None:
+    """Return the user a page address names, or None."""
+    rows = _AUTHOR.rows({"name": name})
+    return AuthorShown._make(rows[0]) if rows else None
 
 
 def last_change(published_at: datetime, updated_at: datetime) -> datetime:

@@ -173,6 +173,13 @@ class Article(db.Model):
             info={"dialect": "sqlite"},  # migrations/env.py: autogenerate skips it elsewhere
         ).ddl_if(dialect="sqlite"),
         sa.Index("ix_articles_author", "author_id", "id"),
+        # An author's page: their live articles walked in (published_at, id) order.
+        sa.Index(
+            "ix_articles_author_live",
+            *("author_id", "published_at", "id"),
+            sqlite_where=sa.text(LIVE_SQL),
+            postgresql_where=sa.text(LIVE_SQL),
+        ),
         # The trash is small: partial indexes keep /admin/trash from scanning every article.
         *(
             sa.Index(

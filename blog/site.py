@@ -76,7 +76,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(filters)
     env = app.jinja_env
     env.globals.update(
-        masthead_html=masthead_html, now=now, archive_path=archive_path, tag_path=tag_path
+        masthead_html=masthead_html,
+        now=now,
+        archive_path=archive_path,
+        tag_path=tag_path,
+        author_path=author_path,
     )
     # The listing macros, loaded once: an {% import %} in each page costs a look-up over
     # every global on every render.
@@ -329,7 +333,7 @@ class Teaser(NamedTuple):
     url: str
     title: str
     summary: str
-    author_name: str
+    byline: str  # a link to the author's page
     published_iso: str
     published_label: str
     hijri_label: str
@@ -354,6 +358,14 @@ def tag_path(slug: str) -> str:
     if not _PLAIN_SLUG.fullmatch(slug):
         slug = quote(slug, safe=_PATH_SAFE.replace("/", ""))
     return f"{request.script_root}/tag/{slug}/"
+
+
+def author_path(name: str) -> str:
+    """Return an author's page's URL path without url_for (every teaser links its author)."""
+    quoted = quote(name, safe="")
+    if not quoted.strip("."):  # "." and ".." would be read as steps along the path
+        quoted = quoted.replace(".", "%2E")
+    return f"{request.script_root}/author/{quoted}/"
 
 
 def script_json(data: Any) -> Markup:
@@ -404,7 +416,7 @@ def teasers(rows: Iterable[Any]) -> list[Teaser]:
     """
     tz, hijri, root = zone(), calendar(), request.script_root
     days: dict[date, tuple[str, str]] = {}  # the Gregorian and Hijri labels of each day
-    authors: dict[str, str] = {}  # a page has a few authors and twenty entries
+    authors: dict[str, str] = {}  # each author's byline: a page has a few and twenty entries
     shown = []
     for article_id, title, slug, summary, published_at, author_name in rows:
         # Stored instants come back aware (UTCDateTime, or psycopg in a UTC session).
@@ -416,7 +428,8 @@ def teasers(rows: Iterable[Any]) -> list[Teaser]:
         if day not in days:
             days[day] = (dates.gregorian_label(day), dates.hijri_label(day, hijri))
         if author_name not in authors:
-            authors[author_name] = escape_html(author_name)
+            path = escape_html(author_path(author_name))
+            authors[author_name] = f'<a href="{path}">{escape_html(author_name)}</a>'
         day_label, hijri_label = days[day]
         shown.append(
             Teaser(

@@ -138,6 +138,7 @@ READER_PAGES = {
     "day": "article.teaser",
     "tag": "h1.tag-title ~ article.teaser",
     "tags": "ul.topic-list a[href]",
+    "author": "h1.author-title ~ article.teaser",
     "month": "table.month-grid",
     "year": "ol.month-list",
     "not found": ".error-page",
@@ -153,6 +154,8 @@ def open_reader_page(page: Page, base: str, kind: str) -> None:
         response = page.goto(base + first_href(page, "article.teaser h2 a"))
         if kind == "tag":
             response = page.goto(base + first_href(page, "ul.tags a[rel=tag]"))
+    elif kind == "author":
+        response = page.goto(base + first_href(page, "article.teaser .byline a"))
     elif kind == "tags":
         response = page.goto(base + first_href(page, "footer a.tags-link"))
     elif kind in ("day", "month", "year"):

@@ -555,6 +555,8 @@ class _TeaserParser(HTMLParser):
         classes = dict(attrs).get("class") or ""
         if tag == "article" and "teaser" in classes.split():
             self.found.append({})
+        elif self.found and tag == "a" and self._field == "byline":
+            self.found[-1]["author_href"] = dict(attrs).get("href") or ""
         elif self.found and tag == "a" and "href" not in self.found[-1]:
             self.found[-1]["href"] = dict(attrs).get("href") or ""
             self._field = "title"
@@ -592,7 +594,10 @@ def test_teaser_fields_reach_the_reader_as_text(app, client, make_article, make_
                 "href": f"/article/{article.id}/x&y=z",
                 "title": "<b>Bold</b> & \"quoted\" 'news'",
                 "byline": "o'neil<b>&co",
+                "author_href": "/author/o%27neil%3Cb%3E%26co/",
                 "summary": "<script>alert(1)</script> & more",
             }
         ], url
         assert "<script>alert" not in html and "<b>Bold" not in html
+    by = client.get("/author/o%27neil%3Cb%3E%26co/").get_data(as_text=True)
+    assert 'Articles by <span dir="auto">o&#39;neil&lt;b&gt;&amp;co</span>' in by

@@ -148,3 +148,21 @@ def test_the_tags_page_takes_one_step_into_the_tags_live_index_per_tag(
         assert "ix_article_tags_live" in plan, plan
         assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
         assert "SCAN article_tags" not in plan and "Seq Scan on article_tags" not in plan, plan
+
+
+def test_author_listings_read_the_authors_live_index_in_order(
+    app: Flask, make_article, make_user
+) -> None:
+    with app.app_context():
+        author = make_user("columnist")
+        for n in range(30):
+            make_article(
+                title=f"Piece {n}", author=author, published_at=utcnow() - timedelta(hours=n)
+            )
+        params = {**_page_params(), "author": author.id}
+        # The author's stretch of the index from the cursor on, stopping after a page: never
+        # all of the site's articles walked for theirs, nor all of theirs sorted.
+        for statement in (articles.AUTHOR_NEWEST_FIRST, articles.AUTHOR_OLDEST_FIRST):
+            plan = _plan(statement.statement, params)
+            assert "ix_articles_author_live" in plan, plan
+            assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan

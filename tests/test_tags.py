@@ -85,7 +85,8 @@ def test_a_tag_page_lists_the_visible_articles_carrying_it_newest_first(
     # The masthead's day strip and total are there as on every reader page.
     assert 'class="day-strip"' in html and "Total: 5 articles" in html
     assert teasers(page(client, "/tag/trade/")) == ["Port deal"]
-    assert '<span class="byline">writer</span>' in html  # bylines as on every listing
+    # Bylines as on every listing: each a link to the author's page.
+    assert '<span class="byline"><a href="/author/writer/">writer</a></span>' in html
 
 
 def test_an_article_page_links_each_of_its_tags_to_the_tag_page(

@@ -18,11 +18,13 @@ def page_or_redirect(
     end: datetime | None = None,
     *,
     tag: int | None = None,
+    author: int | None = None,
     **values: object,
 ) -> articles.Page | Response:
     """Read ?before= / ?after= and return the page, or a redirect to the listing's start.
 
-    `values` are the listing's URL values; `tag`, a tag's id, lists only its articles.
+    `values` are the listing's URL values; `tag`, a tag's id, lists only its articles, and
+    `author`, a user's id, only theirs.
     """
     try:
         before = articles.Cursor.parse(request.args.get("before"))
@@ -41,6 +43,7 @@ def page_or_redirect(
             start=start,
             end=end,
             tag=tag,
+            author=author,
         )
 
     page = read()

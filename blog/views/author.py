@@ -1,0 +1,40 @@
+"""An author's page: the visible articles they wrote, newest first."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+from werkzeug.wrappers import Response
+
+from .. import articles
+from ..accounts import MAX_USERNAME_LENGTH
+from ..pagecache import cached_page
+from ..site import now
+from .listing import page_or_redirect
+
+bp = Blueprint("author", __name__)
+
+
+@bp.get("/author/<name>/")
+@cached_page
+def show(name: str) -> str | Response:
+    """Show one page of an author's articles.
+
+    A user with no visible article answers 404 like an unknown name: an account alone (an
+    admin's, a new author's) is not for readers.
+    """
+    # PostgreSQL refuses a NUL in text outright; no user name holds one.
+    if len(name) > MAX_USERNAME_LENGTH or "\x00" in name:
+        abort(404)
+    author = articles.find_author(name)
+    if author is None:
+        abort(404)
+    page = page_or_redirect("author.show", author=author.id, name=name)
+    if isinstance(page, Response):
+        # Back to the first page, which must not then answer 404 (see the docstring).
+        first = articles.listing(now(), 1, author=author.id)
+        if first is None or not first.items:
+            abort(404)
+        return page
+    if not page.items:
+        abort(404)
+    return render_template("author/show.html", author=author, page=page)
