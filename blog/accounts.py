@@ -36,6 +36,19 @@ def check_username(name: str) -> None:
         raise ValueError(f"Keep the username to {MAX_USERNAME_LENGTH} characters or fewer.")
     if not _USERNAME.fullmatch(name):
         raise ValueError("Use letters, digits, dots, dashes and underscores.")
+    if not name.strip("."):
+        raise ValueError("Use at least one letter or digit: a name of dots alone is no address.")
+
+
+def has_page(name: str) -> bool:
+    """Tell whether a user name can stand in an author page's address: one the site takes
+    for a new user (older rows may hold others, such as '/' or a name of dots alone, which
+    a browser would read as steps along the path)."""
+    return (
+        len(name) <= MAX_USERNAME_LENGTH
+        and bool(_USERNAME.fullmatch(name))
+        and bool(name.strip("."))
+    )
 
 
 def check_password(password: str) -> None:

@@ -22,7 +22,7 @@ from flask import Flask, current_app, g, render_template, request
 from flask.templating import Environment as FlaskEnvironment
 from markupsafe import Markup
 
-from . import articles, content, counts, dates, engines
+from . import accounts, articles, content, counts, dates, engines
 from .extensions import cache, db
 from .models import HijriMonthStart
 
@@ -360,12 +360,12 @@ def tag_path(slug: str) -> str:
     return f"{request.script_root}/tag/{slug}/"
 
 
-def author_path(name: str) -> str:
-    """Return an author's page's URL path without url_for (every teaser links its author)."""
-    quoted = quote(name, safe="")
-    if not quoted.strip("."):  # "." and ".." would be read as steps along the path
-        quoted = quoted.replace(".", "%2E")
-    return f"{request.script_root}/author/{quoted}/"
+def author_path(name: str) -> str | None:
+    """Return an author's page's URL path without url_for (every teaser links its author),
+    or None for a name that cannot stand in one (see accounts.has_page)."""
+    if not accounts.has_page(name):
+        return None
+    return f"{request.script_root}/author/{quote(name, safe='')}/"
 
 
 def script_json(data: Any) -> Markup:
@@ -428,8 +428,9 @@ def teasers(rows: Iterable[Any]) -> list[Teaser]:
         if day not in days:
             days[day] = (dates.gregorian_label(day), dates.hijri_label(day, hijri))
         if author_name not in authors:
-            path = escape_html(author_path(author_name))
-            authors[author_name] = f'<a href="{path}">{escape_html(author_name)}</a>'
+            path, name = author_path(author_name), escape_html(author_name)
+            # Its path is made of letters, digits and escapes: nothing to escape.
+            authors[author_name] = f'<a href="{path}" rel="author">{name}</a>' if path else name
         day_label, hijri_label = days[day]
         shown.append(
             Teaser(

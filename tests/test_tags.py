@@ -86,7 +86,7 @@ def test_a_tag_page_lists_the_visible_articles_carrying_it_newest_first(
     assert 'class="day-strip"' in html and "Total: 5 articles" in html
     assert teasers(page(client, "/tag/trade/")) == ["Port deal"]
     # Bylines as on every listing: each a link to the author's page.
-    assert '<span class="byline"><a href="/author/writer/">writer</a></span>' in html
+    assert '<span class="byline"><a href="/author/writer/" rel="author">writer</a></span>' in html
 
 
 def test_an_article_page_links_each_of_its_tags_to_the_tag_page(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 from werkzeug.wrappers import Response
 
-from .. import articles
-from ..accounts import MAX_USERNAME_LENGTH
+from .. import accounts, articles
 from ..pagecache import cached_page
 from ..site import now
 from .listing import page_or_redirect
@@ -22,8 +21,8 @@ def show(name: str) -> str | Response:
     A user with no visible article answers 404 like an unknown name: an account alone (an
     admin's, a new author's) is not for readers.
     """
-    # PostgreSQL refuses a NUL in text outright; no user name holds one.
-    if len(name) > MAX_USERNAME_LENGTH or "\x00" in name:
+    # Only names a byline links (no NUL either, which PostgreSQL refuses outright).
+    if not accounts.has_page(name):
         abort(404)
     author = articles.find_author(name)
     if author is None:
