@@ -97,9 +97,7 @@ TEASER = (
 def _teasers(newest_first: bool) -> sa.Select[Any]:
     """A listing query with its bounds as parameters, built once and reused."""
     return _ordered(
-        sa.select(*TEASER, counts.version_column())
-        .join(User, _byline())
-        .where(live()),
+        sa.select(*TEASER, counts.version_column()).join(User, _byline()).where(live()),
         Article.published_at,
         Article.id,
         newest_first,

@@ -7,8 +7,7 @@ from werkzeug.wrappers import Response
 
 from .. import accounts, articles
 from ..pagecache import cached_page
-from ..site import now
-from .listing import page_or_redirect
+from .listing import page_or_404
 
 bp = Blueprint("author", __name__)
 
@@ -27,13 +26,7 @@ def show(name: str) -> str | Response:
     author = articles.find_author(name)
     if author is None:
         abort(404)
-    page = page_or_redirect("author.show", author=author.id, name=name)
+    page = page_or_404("author.show", author=author.id, name=name)
     if isinstance(page, Response):
-        # Back to the first page, which must not then answer 404 (see the docstring).
-        first = articles.listing(now(), 1, author=author.id)
-        if first is None or not first.items:
-            abort(404)
         return page
-    if not page.items:
-        abort(404)
     return render_template("author/show.html", author=author, page=page)

@@ -58,3 +58,20 @@ def page_or_redirect(
     if (before or after) and not page.items:
         abort(404)
     return replace(page, items=teasers(page.items))
+
+
+def page_or_404(
+    endpoint: str, *, tag: int | None = None, author: int | None = None, **values: object
+) -> articles.Page | Response:
+    """As page_or_redirect, for a tag's or an author's listing, which answers 404 when it
+    has nothing to show: readers know of a tag or an author only through visible articles."""
+    page = page_or_redirect(endpoint, tag=tag, author=author, **values)
+    if isinstance(page, Response):
+        # Back to the first page, which must not then answer 404.
+        first = articles.listing(now(), 1, tag=tag, author=author)
+        if first is None or not first.items:
+            abort(404)
+        return page
+    if not page.items:
+        abort(404)
+    return page

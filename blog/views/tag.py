@@ -14,7 +14,7 @@ from ..models import Tag, tag_order
 from ..pagecache import cached_page
 from ..site import content_version, kept, masthead, now, version_first
 from . import feed as feeds
-from .listing import page_or_redirect
+from .listing import page_or_404
 
 bp = Blueprint("tag", __name__)
 
@@ -100,15 +100,9 @@ def show(slug: str) -> str | Response:
     (a draft's, say) is not for readers.
     """
     tag = _tag_or_404(slug)
-    page = page_or_redirect("tag.show", tag=tag.id, slug=slug)
+    page = page_or_404("tag.show", tag=tag.id, slug=slug)
     if isinstance(page, Response):
-        # Back to the first page, which must not then answer 404 (see the docstring).
-        first = articles.listing(now(), 1, tag=tag.id)
-        if first is None or not first.items:
-            abort(404)
         return page
-    if not page.items:
-        abort(404)
     return render_template("tag/show.html", tag=tag, slug=slug, page=page)
 
 
