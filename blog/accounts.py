@@ -44,11 +44,11 @@ def has_page(name: str) -> bool:
     """Tell whether a user name can stand in an author page's address: one the site takes
     for a new user (older rows may hold others, such as '/' or a name of dots alone, which
     a browser would read as steps along the path)."""
-    return (
-        len(name) <= MAX_USERNAME_LENGTH
-        and bool(_USERNAME.fullmatch(name))
-        and bool(name.strip("."))
-    )
+    try:
+        check_username(name)
+    except ValueError:
+        return False
+    return True
 
 
 def check_password(password: str) -> None:

@@ -94,10 +94,11 @@ TEASER = (
 )
 
 
-def _teasers(newest_first: bool) -> sa.Select[Any]:
-    """A listing query with its bounds as parameters, built once and reused."""
+def _teasers(newest_first: bool, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """A listing query with its bounds as parameters, built once and reused; `where` narrows
+    it (to an author's articles, say)."""
     return _ordered(
-        sa.select(*TEASER, counts.version_column()).join(User, _byline()).where(live()),
+        sa.select(*TEASER, counts.version_column()).join(User, _byline()).where(live(), *where),
         Article.published_at,
         Article.id,
         newest_first,
@@ -181,22 +182,12 @@ def _ordered(stmt: sa.Select[Any], published: Any, pk: Any, newest_first: bool) 
     )
 
 
-def _authored_teasers(newest_first: bool) -> sa.Select[Any]:
-    """An author's listing query: their live articles walked by ix_articles_author_live."""
-    return _ordered(
-        sa.select(*TEASER, counts.version_column())
-        .join(User, User.id == Article.author_id)
-        .where(Article.author_id == sa.bindparam("author"), live()),
-        Article.published_at,
-        Article.id,
-        newest_first,
-    )
-
-
 NEWEST_FIRST = engines.PlainSelect(_teasers(True))
 OLDEST_FIRST = engines.PlainSelect(_teasers(False))
-AUTHOR_NEWEST_FIRST = engines.PlainSelect(_authored_teasers(True))
-AUTHOR_OLDEST_FIRST = engines.PlainSelect(_authored_teasers(False))
+# An author's articles, walked by ix_articles_author_live.
+_BY_AUTHOR = Article.author_id == sa.bindparam("author")
+AUTHOR_NEWEST_FIRST = engines.PlainSelect(_teasers(True, _BY_AUTHOR))
+AUTHOR_OLDEST_FIRST = engines.PlainSelect(_teasers(False, _BY_AUTHOR))
 TAG_NEWEST_FIRST = engines.PlainSelect(_tagged_teasers(True), sqlite=_tagged_teasers(True, True))
 TAG_OLDEST_FIRST = engines.PlainSelect(_tagged_teasers(False), sqlite=_tagged_teasers(False, True))
 
