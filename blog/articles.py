@@ -361,6 +361,14 @@ _TAG_LATEST = engines.PlainSelect(
     .limit(sa.bindparam("limit"))
 )
 
+# An author's feed: their articles walked from `now` down by ix_articles_author_live.
+AUTHOR_LATEST = engines.PlainSelect(
+    _readings()
+    .where(live(), _BY_AUTHOR, Article.published_at <= sa.bindparam("now"))
+    .order_by(Article.published_at.desc(), Article.id.desc())
+    .limit(sa.bindparam("limit"))
+)
+
 
 def _reading(row: Sequence[Any]) -> Reading:
     *fields, tags, version = row
@@ -463,17 +471,48 @@ def find_author(name: str) -> AuthorShown | None:
     return AuthorShown._make(rows[0]) if rows else None
 
 
+class Writer(NamedTuple):
+    """A user with a visible article: their name and their newest visible article's instant."""
+
+    name: str
+    latest: datetime
+
+
+# Each user with the instant of their newest visible article: one step down the user's
+# stretch of ix_articles_author_live, however many articles they wrote.
+_NEWEST_BY_AUTHOR = (
+    sa.select(Article.published_at)
+    .where(Article.author_id == User.id, live(), Article.published_at <= sa.bindparam("now"))
+    .order_by(Article.published_at.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+WRITERS = engines.PlainSelect(sa.select(User.username, _NEWEST_BY_AUTHOR.label("latest")))
+
+
+def writers(now: datetime) -> list[Writer]:
+    """Return every user with a visible article, in no set order, with its instant."""
+    rows = WRITERS.rows({"now": now})
+    return [Writer(name, latest) for name, latest in rows if latest is not None]
+
+
 def last_change(published_at: datetime, updated_at: datetime) -> datetime:
     """When an article last changed for readers: edited, or published if that came later
     (a scheduled article comes due after its last edit)."""
     return max(published_at, updated_at)
 
 
-def latest(now: datetime, limit: int, tag: int | None = None) -> list[Reading]:
+def latest(
+    now: datetime, limit: int, tag: int | None = None, author: int | None = None
+) -> list[Reading]:
     """Return the latest `limit` visible articles whole, newest first.
 
-    `tag`, a tag's id, takes only the articles that carry it.
+    `tag`, a tag's id, takes only the articles that carry it; `author`, a user's id, only
+    the articles they wrote.
     """
+    if author is not None:
+        rows = AUTHOR_LATEST.rows({"now": now, "limit": limit, "author": author})
+        return [_reading(row) for row in rows]
     if tag is None:
         return [_reading(row) for row in _LATEST.rows({"now": now, "limit": limit})]
     rows = _TAG_LATEST.rows({"now": now, "limit": limit, "tag": tag})

@@ -1,8 +1,9 @@
 """Author pages: an author's visible articles, newest first, a page at a time, linked from
-every byline."""
+every byline; each author's feed, and the sitemap of their pages."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -13,8 +14,15 @@ from markupsafe import escape
 from test_pages import follow_older, rel_links, teasers
 from test_tags import page
 
-from blog import accounts
+from blog import accounts, dates
 from blog.dates import utcnow
+from blog.extensions import db
+from blog.models import Article
+
+from conftest import at_local
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
 def test_an_author_page_lists_the_visible_articles_they_wrote_newest_first(
@@ -145,3 +153,140 @@ def test_unknown_authors_empty_pages_and_bad_addresses_answer_404(
     make_article(title="Published", author=make_user("amina"))
 
     assert client.get(url).status_code == 404, url
+
+
+# --- an author's feed ------------------------------------------------------------------------
+
+
+def _feed_titles(body: bytes) -> list[str]:
+    root = ET.fromstring(body)  # refuses anything that is not well-formed XML
+    return [entry.findtext(f"{ATOM}title") for entry in root.findall(f"{ATOM}entry")]
+
+
+def test_an_author_has_a_feed_of_their_latest_visible_articles(
+    app: Flask, client: FlaskClient, make_article, make_user
+) -> None:
+    app.config["PER_PAGE"] = 2
+    amina, bilal = make_user("amina"), make_user("bilal")
+    now = utcnow()
+    for n in range(3):
+        make_article(title=f"Report {n}", author=amina, published_at=now - timedelta(hours=5 - n))
+    make_article(title="Someone else", author=bilal)
+    make_article(title="Draft", author=amina, status="draft")
+    make_article(title="Scheduled", author=amina, published_at=now + timedelta(hours=2))
+    make_article(title="Trashed", author=amina, deleted_at=now)
+
+    response = client.get("/author/amina/feed.xml")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/atom+xml"
+    assert "ETag" in response.headers
+    root = ET.fromstring(response.data)
+    assert root.findtext(f"{ATOM}title") == "Hijri Blog: amina"
+    assert root.findtext(f"{ATOM}id") == "http://localhost/author/amina/"
+    links = {link.get("rel"): link.get("href") for link in root.findall(f"{ATOM}link")}
+    assert links == {
+        "alternate": "http://localhost/author/amina/",
+        "self": "http://localhost/author/amina/feed.xml",
+    }
+    assert _feed_titles(response.data) == ["Report 2", "Report 1"]
+    entry = root.find(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}author/{ATOM}name") == "amina"
+    assert "<p>Body of article" in entry.findtext(f"{ATOM}content")
+    assert _feed_titles(client.get("/author/bilal/feed.xml").data) == ["Someone else"]
+
+
+def test_an_author_page_points_feed_readers_to_their_feed(
+    client: FlaskClient, make_article, make_user
+) -> None:
+    make_article(title="By Çelik", author=make_user("Çelik"))
+
+    html = page(client, "/author/%C3%87elik/")
+
+    assert (
+        '<link rel="alternate" type="application/atom+xml"'
+        ' title="Hijri Blog: Çelik" href="/author/%C3%87elik/feed.xml">'
+    ) in html
+    assert '<a href="/author/%C3%87elik/feed.xml">Feed of this author</a>' in html
+    assert _feed_titles(client.get("/author/%C3%87elik/feed.xml").data) == ["By Çelik"]
+
+
+@pytest.mark.parametrize(
+    "name", ["nobody", "editor", "drafter", "soon", "AMINA", "%00", "x" * 65, "two%20words"]
+)
+def test_an_author_feed_answers_404_where_their_page_would(
+    client: FlaskClient, make_article, make_user, name: str
+) -> None:
+    make_user("editor", "editor")
+    make_article(title="Draft", author=make_user("drafter"), status="draft")
+    make_article(title="Later", author=make_user("soon"), published_at=utcnow() + timedelta(days=1))
+    make_article(title="Published", author=make_user("amina"))
+    make_article(title="Odd", author=make_user("two words"))
+
+    assert client.get(f"/author/{name}/feed.xml").status_code == 404
+    assert client.get(f"/author/{name}/").status_code == 404
+
+
+def test_an_author_feed_changes_when_they_publish_and_when_an_article_leaves(
+    client: FlaskClient, make_article, make_user
+) -> None:
+    amina = make_user("amina")
+    first = make_article(title="First", author=amina, published_at=utcnow() - timedelta(hours=2))
+    response = client.get("/author/amina/feed.xml")
+    etag = response.headers["ETag"]
+    assert client.get("/author/amina/feed.xml", headers={"If-None-Match": etag}).status_code == 304
+
+    make_article(title="Second", author=amina)
+    second = client.get("/author/amina/feed.xml", headers={"If-None-Match": etag})
+    assert second.status_code == 200
+    assert _feed_titles(second.data) == ["Second", "First"]
+
+    db.session.get(Article, first.id).deleted_at = utcnow()
+    db.session.commit()
+    assert _feed_titles(client.get("/author/amina/feed.xml").data) == ["Second"]
+
+
+# --- the authors' sitemap ------------------------------------------------------------------
+
+
+def _sitemap(body: bytes, element: str) -> list[tuple[str, str | None]]:
+    root = ET.fromstring(body)
+    return [
+        (node.findtext(f"{SITEMAP}loc"), node.findtext(f"{SITEMAP}lastmod"))
+        for node in root.findall(f"{SITEMAP}{element}")
+    ]
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_the_sitemap_lists_each_authors_page_changed_with_their_newest_article(
+    make_app: Callable[..., Flask], make_article, make_user, zone: str
+) -> None:
+    app = make_app(TIMEZONE=zone)
+    client = app.test_client()
+    assert _sitemap(client.get("/sitemap.xml").data, "sitemap") == []
+
+    with app.app_context():
+        newest = at_local(-1, 0, 10, zone)
+        late = at_local(-2, 23, 50, zone)
+        zaid, amina = make_user("zaid"), make_user("amina")
+        make_article(title="Docks", author=zaid, published_at=newest)
+        make_article(title="Older docks", author=zaid, published_at=late - timedelta(days=3))
+        make_article(title="Crossing", author=amina, published_at=late)
+        make_article(title="Later", author=amina, published_at=utcnow() + timedelta(days=1))
+        make_article(title="Draft", author=make_user("drafter"), status="draft")
+        make_article(title="Odd", author=make_user("two words"), published_at=late)
+        make_user("editor", "editor")
+
+    index = [loc for loc, _ in _sitemap(client.get("/sitemap.xml").data, "sitemap")]
+    assert index[-1] == "http://localhost/sitemap-authors.xml"
+    response = client.get(index[-1])
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    tz = dates.site_zone(zone)
+    # Sorted by name; the scheduled article is not amina's newest yet, and "two words" has
+    # no page an address could name.
+    assert _sitemap(response.data, "url") == [
+        ("http://localhost/author/amina/", dates.iso_local(late, tz)),
+        ("http://localhost/author/zaid/", dates.iso_local(newest, tz)),
+    ]
+    for loc, _ in _sitemap(response.data, "url"):
+        assert client.get(loc).status_code == 200, loc

@@ -151,16 +151,17 @@ def test_the_tags_page_takes_one_step_into_the_tags_live_index_per_tag(
         assert "SCAN article_tags" not in plan and "Seq Scan on article_tags" not in plan, plan
 
 
-def test_author_listings_read_the_authors_live_index_in_order(app: Flask) -> None:
+def test_author_pages_feeds_and_sitemap_read_the_authors_live_index_in_order(app: Flask) -> None:
     with app.app_context():
         # A site's share of authors, each with a share of its articles, and its statistics:
-        # on a table of a few rows, PostgreSQL may as well walk the whole site's index.
+        # on a table of a few rows, PostgreSQL may as well walk the whole site's index. (With
+        # twenty authors of 4,000 articles, it walked the site's newest for a feed's twenty.)
         now = utcnow()
         db.session.execute(
             sa.insert(User),
             [
                 {"username": f"columnist{n}", "password_hash": "!", "role": "author"}
-                for n in range(20)
+                for n in range(100)
             ],
         )
         authors = db.session.scalars(sa.select(User.id).order_by(User.id)).all()
@@ -188,6 +189,15 @@ def test_author_listings_read_the_authors_live_index_in_order(app: Flask) -> Non
             plan = _plan(statement.statement, params)
             assert "ix_articles_author_live" in plan, plan
             assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+        # The author's feed, from `now` down; and the authors' sitemap, one step per author.
+        for statement, values in (
+            (articles.AUTHOR_LATEST, {"now": now, "limit": 20, "author": authors[0]}),
+            (articles.WRITERS, {"now": now}),
+        ):
+            plan = _plan(statement.statement, values)
+            assert "ix_articles_author_live" in plan, plan
+            assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+            assert "SCAN articles" not in plan and "Seq Scan on articles" not in plan, plan
 
 
 MILLION_STATS = {

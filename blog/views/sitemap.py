@@ -1,5 +1,5 @@
 """What crawlers and browsers ask for by name at the root: robots.txt, the sitemaps (one per
-local day with articles, and one of the tag pages) and the favicon.
+local day with articles, one of the tag pages and one of the authors' pages) and the favicon.
 
 A day's sitemap holds its few hundred articles at most, well under the 50,000 addresses
 a sitemap may list, and ten years of days are 3,650 entries of the index, of 50,000 too.
@@ -12,7 +12,16 @@ from werkzeug.wrappers import Response
 
 from .. import articles, dates
 from ..pagecache import cached_page, static_url
-from ..site import article_url, iso_datetime, now, origin, tag_path, version_first, zone
+from ..site import (
+    article_url,
+    author_path,
+    iso_datetime,
+    now,
+    origin,
+    tag_path,
+    version_first,
+    zone,
+)
 from .archive import DAY, MONTH, YEAR, date_or_404
 
 bp = Blueprint("sitemap", __name__)
@@ -46,12 +55,15 @@ def favicon() -> Response:
 @cached_page
 @version_first
 def index() -> Response:
-    """List the sitemap of every local day that has articles, up to today, then the tags'."""
+    """List the sitemap of every local day that has articles, up to today, then the authors'
+    and the tags'."""
     instant = now()
     days = articles.days_with_articles(dates.local_today(zone(), instant))
     # Ten years of days are 3,650 addresses: made from the route's pattern, not url_for.
     base = origin() + request.script_root
     sitemaps = [f"{base}/sitemap-{day:%Y-%m-%d}.xml" for day in days]
+    if days:  # a visible article, so an author with a page
+        sitemaps.append(url_for("sitemap.authors", _external=True))
     if articles.any_topics(instant):
         sitemaps.append(url_for("sitemap.tags", _external=True))
     return Response(render_template("sitemap/index.xml", sitemaps=sitemaps), mimetype=XML)
@@ -83,3 +95,18 @@ def tags() -> Response:
         newest = max(topic.latest for topic in topics)
         urls.insert(0, (url_for("tag.index", _external=True), iso_datetime(newest)))
     return Response(render_template("sitemap/urls.xml", urls=urls), mimetype=XML)
+
+
+@bp.get("/sitemap-authors.xml")
+@cached_page
+@version_first
+def authors() -> Response:
+    """List the page of every author with a visible article, changed with their newest one."""
+    paths = (
+        (author_path(writer.name), writer.latest)
+        for writer in sorted(articles.writers(now()), key=lambda writer: writer.name)
+    )
+    urls = [(origin() + path, iso_datetime(latest)) for path, latest in paths if path]
+    return Response(
+        render_template("sitemap/urls.xml", urls=urls[: articles.SITEMAP_LIMIT]), mimetype=XML
+    )
