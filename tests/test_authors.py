@@ -14,7 +14,7 @@ from markupsafe import escape
 from test_pages import follow_older, rel_links, teasers
 from test_tags import page
 
-from blog import accounts, dates
+from blog import accounts, articles, dates
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Article
@@ -25,9 +25,8 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
-def test_an_author_page_lists_the_visible_articles_they_wrote_newest_first(
-    client: FlaskClient, make_article, make_user
-) -> None:
+def _two_authors(make_article, make_user) -> None:
+    """amina: three visible reports, a draft, a scheduled and a trashed one; bilal: one."""
     amina, bilal = make_user("amina"), make_user("bilal")
     now = utcnow()
     for n in range(3):
@@ -36,6 +35,12 @@ def test_an_author_page_lists_the_visible_articles_they_wrote_newest_first(
     make_article(title="Draft", author=amina, status="draft")
     make_article(title="Scheduled", author=amina, published_at=now + timedelta(hours=2))
     make_article(title="Trashed", author=amina, deleted_at=now)
+
+
+def test_an_author_page_lists_the_visible_articles_they_wrote_newest_first(
+    client: FlaskClient, make_article, make_user
+) -> None:
+    _two_authors(make_article, make_user)
 
     html = page(client, "/author/amina/")
 
@@ -167,14 +172,7 @@ def test_an_author_has_a_feed_of_their_latest_visible_articles(
     app: Flask, client: FlaskClient, make_article, make_user
 ) -> None:
     app.config["PER_PAGE"] = 2
-    amina, bilal = make_user("amina"), make_user("bilal")
-    now = utcnow()
-    for n in range(3):
-        make_article(title=f"Report {n}", author=amina, published_at=now - timedelta(hours=5 - n))
-    make_article(title="Someone else", author=bilal)
-    make_article(title="Draft", author=amina, status="draft")
-    make_article(title="Scheduled", author=amina, published_at=now + timedelta(hours=2))
-    make_article(title="Trashed", author=amina, deleted_at=now)
+    _two_authors(make_article, make_user)
 
     response = client.get("/author/amina/feed.xml")
 
@@ -290,3 +288,60 @@ def test_the_sitemap_lists_each_authors_page_changed_with_their_newest_article(
     ]
     for loc, _ in _sitemap(response.data, "url"):
         assert client.get(loc).status_code == 200, loc
+
+
+def test_the_sitemap_index_names_the_authors_sitemap_only_when_it_lists_someone(
+    client: FlaskClient, make_article, make_user
+) -> None:
+    make_article(title="Odd", author=make_user("two words"))  # a name no address can hold
+    make_article(title="Later", author=make_user("soon"), published_at=utcnow() + timedelta(days=1))
+    make_article(title="Draft", author=make_user("drafter"), status="draft")
+
+    index = [loc for loc, _ in _sitemap(client.get("/sitemap.xml").data, "sitemap")]
+
+    assert "http://localhost/sitemap-authors.xml" not in index
+    assert _sitemap(client.get("/sitemap-authors.xml").data, "url") == []
+
+
+def test_an_article_coming_due_joins_its_authors_feed_and_the_sitemap_without_a_write(
+    client: FlaskClient, make_article, make_user, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_article(title="Now", author=make_user("amina"))
+    later = utcnow() + timedelta(hours=1)
+    make_article(title="Later", author=make_user("zaid"), published_at=later)
+    assert client.get("/author/zaid/feed.xml").status_code == 404
+    authors = [loc for loc, _ in _sitemap(client.get("/sitemap-authors.xml").data, "url")]
+    assert authors == ["http://localhost/author/amina/"]
+
+    # Its time comes: the cached answers give way, with no write in between.
+    monkeypatch.setattr(dates, "utcnow", lambda: later + timedelta(seconds=1))
+
+    assert _feed_titles(client.get("/author/zaid/feed.xml").data) == ["Later"]
+    authors = [loc for loc, _ in _sitemap(client.get("/sitemap-authors.xml").data, "url")]
+    assert authors == ["http://localhost/author/amina/", "http://localhost/author/zaid/"]
+
+
+def test_a_write_while_the_authors_sitemap_is_made_never_leaves_it_cached_as_that_writes(
+    client: FlaskClient, make_article, make_user, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another worker trashes zaid's only article just after this sitemap read the authors:
+    # the sitemap must not be kept under the version that write made.
+    make_article(title="Stays", author=make_user("amina"))
+    target = make_article(title="Goes", author=make_user("zaid"))
+    page(client, "/")  # the process knows the version before the write
+    original = articles.writers
+
+    def then_a_write(*args, **kwargs):
+        found = original(*args, **kwargs)
+        with db.session.session_factory() as other:
+            other.get(Article, target.id).deleted_at = utcnow()
+            other.commit()
+        return found
+
+    monkeypatch.setattr(articles, "writers", then_a_write)
+    made = [loc for loc, _ in _sitemap(client.get("/sitemap-authors.xml").data, "url")]
+    assert "http://localhost/author/zaid/" in made  # made from the authors before the write
+    monkeypatch.setattr(articles, "writers", original)
+
+    again = [loc for loc, _ in _sitemap(client.get("/sitemap-authors.xml").data, "url")]
+    assert again == ["http://localhost/author/amina/"]

@@ -93,3 +93,25 @@ def test_the_sitemap_index_follows_a_new_article_at_once(client, make_article):
     make_article(title="News")
     # The day's sitemap, and the authors' (the writer of the news has a page now).
     assert len(locs(client.get("/sitemap.xml").data, "sitemap")) == 2
+
+
+def test_a_day_whose_articles_are_all_still_to_come_is_not_in_the_index(
+    make_app, make_article, monkeypatch
+):
+    zone = "Pacific/Kiritimati"
+    app = make_app(TIMEZONE=zone)
+    client = app.test_client()
+    with app.app_context():
+        soon = at_local(0, 23, 50, zone)
+        if soon <= dates.utcnow():  # the test runs in the last minutes of the local day
+            soon = dates.utcnow() + timedelta(minutes=5)
+        make_article(title="Tonight", published_at=soon)
+        day = dates.local_date(soon, dates.site_zone(zone))
+    assert client.get("/sitemap.xml").status_code == 200
+    assert locs(client.get("/sitemap.xml").data, "sitemap") == []
+
+    monkeypatch.setattr(dates, "utcnow", lambda: soon + timedelta(seconds=1))
+    assert locs(client.get("/sitemap.xml").data, "sitemap") == [
+        f"http://localhost/sitemap-{day:%Y-%m-%d}.xml",
+        "http://localhost/sitemap-authors.xml",
+    ]

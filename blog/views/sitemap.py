@@ -57,12 +57,15 @@ def favicon() -> Response:
 def index() -> Response:
     """List the sitemap of every local day that has articles, up to today, then the authors'
     and the tags'."""
-    instant = now()
-    days = articles.days_with_articles(dates.local_today(zone(), instant))
+    instant, tz = now(), zone()
+    today = dates.local_today(tz, instant)
+    days = articles.days_with_articles(today)
+    if days and days[-1] == today and not articles.day_counts(today, today, tz, instant)[today]:
+        days.pop()  # today's articles are all still to come: their sitemap would be empty
     # Ten years of days are 3,650 addresses: made from the route's pattern, not url_for.
     base = origin() + request.script_root
     sitemaps = [f"{base}/sitemap-{day:%Y-%m-%d}.xml" for day in days]
-    if days:  # a visible article, so an author with a page
+    if any(author_path(writer.name) for writer in articles.writers(instant)):
         sitemaps.append(url_for("sitemap.authors", _external=True))
     if articles.any_topics(instant):
         sitemaps.append(url_for("sitemap.tags", _external=True))
