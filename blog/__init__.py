@@ -141,9 +141,21 @@ def _lazy_current_user(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .views import admin, archive, article, auth, author, feed, health, home, sitemap, tag
+    from .views import (
+        admin,
+        archive,
+        article,
+        auth,
+        author,
+        feed,
+        health,
+        home,
+        search,
+        sitemap,
+        tag,
+    )
 
-    for module in (home, archive, tag, author, article, feed, sitemap, auth, admin, health):
+    for module in (home, archive, tag, author, search, article, feed, sitemap, auth, admin, health):
         app.register_blueprint(module.bp)
 
 

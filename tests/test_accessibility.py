@@ -139,6 +139,7 @@ READER_PAGES = {
     "tag": "h1.tag-title ~ article.teaser",
     "tags": "ul.topic-list a[href]",
     "author": "h1.author-title ~ article.teaser",
+    "search": "p.search-summary ~ article.teaser",
     "month": "table.month-grid",
     "year": "ol.month-list",
     "not found": ".error-page",
@@ -158,6 +159,14 @@ def open_reader_page(page: Page, base: str, kind: str) -> None:
         response = page.goto(base + first_href(page, "article.teaser .byline a"))
     elif kind == "tags":
         response = page.goto(base + first_href(page, "footer a.tags-link"))
+    elif kind == "search":
+        # The first word of the newest title, typed into the form the footer leads to.
+        word = page.locator("article.teaser h2 a").first.inner_text().split()[0]
+        page.goto(base + first_href(page, "footer a.search-link"))
+        page.fill("#search-words", word)
+        with page.expect_navigation() as navigation:
+            page.press("#search-words", "Enter")
+        response = navigation.value
     elif kind in ("day", "month", "year"):
         day = first_href(page, "nav.day-strip a")  # /archive/yyyy/mm/dd/
         cut = {"day": 0, "month": 1, "year": 2}[kind]

@@ -38,6 +38,7 @@ def robots() -> Response:
         "User-agent: *",
         f"Disallow: {root}/admin/",
         f"Disallow: {root}/auth/",
+        f"Disallow: {root}/search",  # a page for every search anyone could type
         f"Sitemap: {url_for('sitemap.index', _external=True)}",
     ]
     return Response("\n".join(lines) + "\n", mimetype="text/plain")
