@@ -26,7 +26,7 @@ from .extensions import db
 from .models import MAX_ID, Article, DayCount, Tag, User, article_tags, live, tag_order
 
 # seconds.id, or seconds.microseconds.id when the instant has a fraction of a second.
-_TOKEN = re.compile(r"(-?\d{1,12})(?:\.(\d{6}))?\.(\d{1,18})")
+_TOKEN = re.compile(r"(-?\d{1,12})(?:\.(\d{6}))?\.(\d{1,18})", re.ASCII)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 

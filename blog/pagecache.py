@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -254,7 +255,8 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
         # out, reads the pages everyone does.
         if signed_in() or session.keys() - _NOT_PERSONAL:
             return view(**kwargs)
-        if request.if_none_match:
+        # Not for "*", which asks whether the page exists: only the view can tell.
+        if request.if_none_match and not request.if_none_match.star_tag:
             etag = _etag()
             if request.if_none_match.contains(etag):
                 return _validated(Response(status=304), etag)
@@ -283,9 +285,16 @@ _NOT_PERSONAL = frozenset({"csrf_token", "_fresh"})
 
 
 def _etag() -> str:
-    """Name the page as this request sees it: content version, masthead's life, fingerprint."""
+    """Name the page as this request sees it: content version, masthead's life, fingerprint,
+    and its address (checked before the view runs, the tag of one page must not pass for
+    another's, which may not exist: an article's tag sent for an unknown one, say)."""
     valid_until = int(site.masthead().valid_until.timestamp())
-    return f"{site.content_version()}-{valid_until}-{current_app.extensions[site.FINGERPRINT]}"
+    environ = request.environ
+    address = f"{environ.get('SCRIPT_NAME', '')}\n{environ.get('QUERY_STRING', '')}\n"
+    address += environ.get("PATH_INFO", "")
+    page = zlib.crc32(address.encode("utf-8", "surrogateescape"))
+    fingerprint = current_app.extensions[site.FINGERPRINT]
+    return f"{site.content_version()}-{valid_until}-{fingerprint}-{page:08x}"
 
 
 def signed_in() -> bool:

@@ -112,13 +112,17 @@ def store_body(article: Article, rendered: tuple[str, str]) -> None:
 
 
 def tag_names(text: str) -> list[str]:
-    """Split a comma-separated tag field into distinct, trimmed names; raise TagTooLong."""
+    """Split a comma-separated tag field into distinct, trimmed names; raise TagTooLong.
+
+    A name that would show nothing (invisible marks alone) is left out, as an empty one is:
+    it would be a link with no text, on the article and on /tags/.
+    """
     seen: dict[str, str] = {}
     for raw in text.split(","):
         name = unicodedata.normalize("NFC", " ".join(raw.split()))
         if len(name) > MAX_TAG_NAME:
             raise TagTooLong(name)
-        if name and tag_key(name) not in seen:
+        if not content.shows_nothing(name) and tag_key(name) not in seen:
             seen[tag_key(name)] = name
     return list(seen.values())
 

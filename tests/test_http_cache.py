@@ -237,8 +237,9 @@ def test_hosts_on_one_release_and_settings_agree_on_validators(
 ):
     make_article(title="Seen from every host")
     etag = client.get("/").headers["ETag"]
-    # The content version, the masthead's lifetime, and the settings' and release's fingerprint.
-    assert re.fullmatch(r'"\d+-\d+-[0-9a-f]{8}"', etag), etag
+    # The content version, the masthead's lifetime, the settings' and release's fingerprint,
+    # and the page's address.
+    assert re.fullmatch(r'"\d+-\d+-[0-9a-f]{8}-[0-9a-f]{8}"', etag), etag
     assert make_app().test_client().get("/").headers["ETag"] == etag
 
     # The same release checked out elsewhere, run by a process with another hash seed.
@@ -412,3 +413,20 @@ def test_an_empty_listing_made_as_an_article_arrives_is_not_cached_as_its_write(
     monkeypatch.setattr(articles, "listing", original)
 
     assert "Just in" in page(client, address)
+
+
+def test_a_validator_never_stands_in_for_a_page_that_is_missing_or_moved(
+    client: FlaskClient, make_article
+) -> None:
+    article = make_article(title="Here")
+    home = client.get("/").headers["ETag"]
+    shown = client.get(f"/article/{article.id}/{article.slug}").headers["ETag"]
+    assert shown != home  # each page its own tag, though the site has one version
+    for tag in ("*", home, shown):
+        headers = {"If-None-Match": tag}
+        assert client.get("/article/999999/x", headers=headers).status_code == 404, tag
+        assert client.get("/tag/no-such-tag/", headers=headers).status_code == 404, tag
+        moved = client.get(f"/article/{article.id}/old-slug", headers=headers)
+        assert moved.status_code == 301, tag
+    again = client.get(f"/article/{article.id}/{article.slug}", headers={"If-None-Match": shown})
+    assert again.status_code == 304

@@ -110,6 +110,8 @@ def test_articles_within_one_second_are_each_listed_once(app, client, make_artic
         "?before=1&after=2",
         "?before=1.99",
         "?before=1700000000.2147483648",
+        # Arabic-Indic digits: a second address for a page, whose digits int() would read.
+        "?before=%D9%A1%D9%A7%D9%A6%D9%A5%D9%A1%D9%A0%D9%A0%D9%A0%D9%A0%D9%A0.%D9%A1",
     ],
 )
 def test_bad_page_tokens_are_404(client, make_article, query):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -115,3 +115,10 @@ def test_a_day_whose_articles_are_all_still_to_come_is_not_in_the_index(
         f"http://localhost/sitemap-{day:%Y-%m-%d}.xml",
         "http://localhost/sitemap-authors.xml",
     ]
+
+
+def test_a_day_in_the_first_centuries_is_named_with_four_digits(client, make_article):
+    make_article(title="Old record", published_at=datetime(2, 1, 2, 12, 0, tzinfo=UTC))
+    index = locs(client.get("/sitemap.xml").data, "sitemap")
+    assert index[0] == "http://localhost/sitemap-0002-01-02.xml"
+    assert len(locs(client.get(index[0]).data, "url")) == 1

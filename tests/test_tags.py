@@ -495,3 +495,9 @@ def test_an_article_with_a_thousand_tags_saves_and_its_capitals_find_them(
     assert first.status_code == 303 and second.status_code == 303
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Tag)) == 1000
     assert teasers(page(app.test_client(), "/tag/topic-999/")) == ["Loud", "Many"]
+
+
+def test_a_tag_name_that_would_show_nothing_is_left_out_like_an_empty_one() -> None:
+    # Marks and blanks alone (a zero-width space, a direction mark, a blank Braille
+    # pattern) would be a link with no text on the article and on /tags/.
+    assert publishing.tag_names("\u200b\u200f, \u2800, Weather, ,") == ["Weather"]

@@ -65,7 +65,8 @@ def index() -> Response:
         days.pop()  # today's articles are all still to come: their sitemap would be empty
     # Ten years of days are 3,650 addresses: made from the route's pattern, not url_for.
     base = origin() + request.script_root
-    sitemaps = [f"{base}/sitemap-{day:%Y-%m-%d}.xml" for day in days]
+    # Not %Y: it writes the year 2 as "2", and the route wants four digits.
+    sitemaps = [f"{base}/sitemap-{day.isoformat()}.xml" for day in days]
     if any(author_path(writer.name) for writer in articles.writers(instant)):
         sitemaps.append(url_for("sitemap.authors", _external=True))
     if articles.any_topics(instant):
