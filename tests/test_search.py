@@ -174,6 +174,7 @@ def test_search_pages_page_through_every_match_once_both_ways(
         "q=tide&before=1&after=1",
         "q=tide&before=-9223372036854775808",  # before every key: an empty page
         "q=&before=1",  # a page of nothing searched
+        "q=&before=0",
         "q=%21%21&after=1",
     ],
 )
@@ -277,3 +278,20 @@ def test_accents_are_set_aside_on_sqlite_and_count_on_postgresql(
         assert found(client, "cafe") == ["Cafe closes"]
         assert found(client, "caf%C3%A9") == ["Café reopens"]
     assert found(client, "CAF%C3%89") == found(client, "caf%C3%A9")
+
+
+@pytest.mark.parametrize(
+    ("title", "query"),
+    [
+        ("ख़बर हिन्दी समाचार", "%E0%A4%B9%E0%A4%BF%E0%A4%A8%E0%A5%8D%E0%A4%A6%E0%A5%80"),  # हिन्दी
+        ("عِبَارَةٌ جديدة", "%D8%B9%D9%90%D8%A8%D9%8E%D8%A7%D8%B1%D9%8E%D8%A9%D9%8C"),  # vowelled
+        ("Café news", "cafe%CC%81"),  # an accent typed apart in the search is the same letter
+    ],
+)
+def test_words_with_marks_are_found_whole(
+    client: FlaskClient, make_article, title: str, query: str
+) -> None:
+    # Marks belong to their word: a Hindi word or a vowelled Arabic one is not split apart.
+    make_article(title=title)
+    make_article(title="Unrelated")
+    assert found(client, query) == [title]

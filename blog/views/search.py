@@ -30,7 +30,8 @@ def results() -> str | Response:
         after = search.parse_key(request.args.get("after"))
     except ValueError:
         abort(404)
-    if before is not None and after is not None or (before or after) and not found:
+    paged = before is not None or after is not None
+    if before is not None and after is not None or paged and not found:
         abort(404)
     page = None
     if found:
@@ -38,7 +39,7 @@ def results() -> str | Response:
         page = search.search(found, now(), per_page, before=before, after=after)
         if page is None:  # nothing newer than the first page: show the first page
             return redirect(url_for("search.results", q=query))
-        if (before or after) and not page.items:
+        if paged and not page.items:
             abort(404)
         page = search.Results(teasers(page.items), page.older, page.newer)
     return render_template(
