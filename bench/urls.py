@@ -3,7 +3,8 @@
 Random articles and days come from the whole date range. Listing pages are the exact pages a
 reader reaches by following "Older" from the home page: page p's `?before=` token is the
 cursor of the last article on page p - 1. `listing-front` takes pages near the start,
-`listing-deep` the same number of pages at the oldest end.
+`listing-deep` the same number of pages at the oldest end. Tag and search pages start at a
+random article, at any depth.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from flask import Flask, url_for
 
 from . import SECRET_KEY, TIMEZONE, WORK
 
-KINDS = ("home", "article", "day", "month", "year", "tag", "listing-front", "listing-deep")
+KINDS = (
+    "home",
+    "article",
+    *("day", "month", "year"),
+    *("tag", "search"),
+    *("listing-front", "listing-deep"),
+)
 
 
 def draw(database_url: str, count: int, seed: int = 1) -> dict[str, list[str]]:
@@ -32,6 +39,7 @@ def draw(database_url: str, count: int, seed: int = 1) -> dict[str, list[str]]:
     rng = random.Random(seed)
     with app.test_request_context("/"):
         paths = {"home": ["/"], "article": _articles(count, rng), "tag": _tag_pages(count, rng)}
+        paths["search"] = _searches(count, rng)
         paths.update(_archives(app, count, rng))
         paths.update(_listing(app, count))
         from blog.extensions import db
@@ -90,6 +98,21 @@ def _tag_pages(count: int, rng: random.Random) -> list[str]:
     )
     rows = _random_visible(count, rng, links)
     return [url_for("tag.show", slug=slug, before=Cursor(at, id_).token) for slug, at, id_ in rows]
+
+
+def _searches(count: int, rng: random.Random) -> list[str]:
+    """Searches for one or two words of a random visible article's title, from that article
+    on: the page a reader reaches by following "Older" to it, at any depth of any search."""
+    from blog.models import Article
+    from blog.search import key, words
+
+    rows = _random_visible(count, rng, sa.select(Article.title, Article.published_at, Article.id))
+    paths = []
+    for title, published_at, id_ in rows:
+        chosen = rng.sample(words(title), k=min(len(words(title)), rng.choice((1, 2))))
+        before = key(published_at, id_)
+        paths.append(url_for("search.results", q=" ".join(chosen), before=str(before)))
+    return paths
 
 
 def _random_visible(count: int, rng: random.Random, stmt: sa.Select[Any]) -> list[Any]:

@@ -292,7 +292,7 @@ def test_a_second_anonymous_visit_is_served_by_nginx_with_the_apps_validator(fro
     assert first.status_code == 200
     assert front.cache_status(first) == "MISS"  # the module's first look at home
     etag = first.headers["ETag"]
-    assert re.fullmatch(r'"\d+-\d+-[0-9a-f]{8}"', etag), etag
+    assert re.fullmatch(r'"\d+-\d+-[0-9a-f]{8}-[0-9a-f]{8}"', etag), etag
     assert first.headers["Cache-Control"] == (
         f"public, max-age=0, s-maxage={SHARED_CACHE_SECONDS}, must-revalidate"
     )
