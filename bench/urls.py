@@ -102,7 +102,7 @@ def _tag_pages(count: int, rng: random.Random) -> list[str]:
 
 def _searches(count: int, rng: random.Random) -> list[str]:
     """Searches for one or two words of a random visible article's title, from that article
-    on: the page a reader reaches by following "Older" to it, at any depth of any search."""
+    on (it first, so no page is empty): any depth of any search."""
     from blog.models import Article
     from blog.search import key, words
 
@@ -110,7 +110,7 @@ def _searches(count: int, rng: random.Random) -> list[str]:
     paths = []
     for title, published_at, id_ in rows:
         chosen = rng.sample(words(title), k=min(len(words(title)), rng.choice((1, 2))))
-        before = key(published_at, id_)
+        before = key(published_at, id_) + 1
         paths.append(url_for("search.results", q=" ".join(chosen), before=str(before)))
     return paths
 
