@@ -11,10 +11,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
+from test_http_cache import trashed_just_after
 from test_pages import follow_older, rel_links, teasers
 from test_tags import page
 
-from blog import accounts, articles, dates
+from blog import accounts, dates
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Article
@@ -329,19 +330,9 @@ def test_a_write_while_the_authors_sitemap_is_made_never_leaves_it_cached_as_tha
     make_article(title="Stays", author=make_user("amina"))
     target = make_article(title="Goes", author=make_user("zaid"))
     page(client, "/")  # the process knows the version before the write
-    original = articles.writers
-
-    def then_a_write(*args, **kwargs):
-        found = original(*args, **kwargs)
-        with db.session.session_factory() as other:
-            other.get(Article, target.id).deleted_at = utcnow()
-            other.commit()
-        return found
-
-    monkeypatch.setattr(articles, "writers", then_a_write)
-    made = [loc for loc, _ in _sitemap(client.get("/sitemap-authors.xml").data, "url")]
+    with trashed_just_after(monkeypatch, "writers", target.id):
+        made = [loc for loc, _ in _sitemap(client.get("/sitemap-authors.xml").data, "url")]
     assert "http://localhost/author/zaid/" in made  # made from the authors before the write
-    monkeypatch.setattr(articles, "writers", original)
 
     again = [loc for loc, _ in _sitemap(client.get("/sitemap-authors.xml").data, "url")]
     assert again == ["http://localhost/author/amina/"]

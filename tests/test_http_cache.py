@@ -10,6 +10,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -357,6 +359,26 @@ def test_a_reader_who_opened_the_sign_in_page_still_gets_the_shared_page(make_ap
         ("/archive/{year}/{month:02d}/", "day_counts", 'class="day has-articles"'),
     ],
 )
+@contextmanager
+def trashed_just_after(
+    monkeypatch: pytest.MonkeyPatch, reads: str, article_id: int
+) -> Iterator[None]:
+    """Within it, `articles.<reads>` returns, then another worker trashes the article."""
+    original = getattr(articles, reads)
+
+    def then_a_write(*args, **kwargs):
+        found = original(*args, **kwargs)
+        # A session of its own from the site's factory: its counts and links kept as ever.
+        with db.session.session_factory() as other:
+            other.get(Article, article_id).deleted_at = utcnow()
+            other.commit()
+        return found
+
+    monkeypatch.setattr(articles, reads, then_a_write)
+    yield
+    monkeypatch.setattr(articles, reads, original)
+
+
 def test_a_write_while_a_page_is_made_never_leaves_it_cached_as_that_writes(
     app: Flask,
     client: FlaskClient,
@@ -374,19 +396,8 @@ def test_a_write_while_a_page_is_made_never_leaves_it_cached_as_that_writes(
     assert shows_it in page(client, address)
     tagged(make_article, "Beta", title="Elsewhere", published_at=utcnow() - timedelta(days=800))
     page(client, "/")  # the process knows the version before the write
-    original = getattr(articles, reads)
-
-    def then_a_write(*args, **kwargs):
-        found = original(*args, **kwargs)
-        # A session of its own from the site's factory: its counts and links kept as ever.
-        with db.session.session_factory() as other:
-            other.get(Article, target.id).deleted_at = utcnow()
-            other.commit()
-        return found
-
-    monkeypatch.setattr(articles, reads, then_a_write)
-    page(client, address)  # made from the rows before the write: it shows the article
-    monkeypatch.setattr(articles, reads, original)
+    with trashed_just_after(monkeypatch, reads, target.id):
+        page(client, address)  # made from the rows before the write: it shows the article
 
     # No write since: what is served now, from the cache or not, shows it gone.
     assert shows_it not in page(client, address)
