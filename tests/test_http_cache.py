@@ -351,14 +351,6 @@ def test_a_reader_who_opened_the_sign_in_page_still_gets_the_shared_page(make_ap
     assert again.status_code == 304
 
 
-@pytest.mark.parametrize(
-    ("address", "reads", "shows_it"),
-    [
-        ("/tags/", "topics", '<a href="/tag/alpha/"'),
-        ("/archive/{year}/", "month_counts", '<p class="archive-total">1 articles</p>'),
-        ("/archive/{year}/{month:02d}/", "day_counts", 'class="day has-articles"'),
-    ],
-)
 @contextmanager
 def trashed_just_after(
     monkeypatch: pytest.MonkeyPatch, reads: str, article_id: int
@@ -379,6 +371,14 @@ def trashed_just_after(
     monkeypatch.setattr(articles, reads, original)
 
 
+@pytest.mark.parametrize(
+    ("address", "reads", "shows_it"),
+    [
+        ("/tags/", "topics", '<a href="/tag/alpha/"'),
+        ("/archive/{year}/", "month_counts", '<p class="archive-total">1 articles</p>'),
+        ("/archive/{year}/{month:02d}/", "day_counts", 'class="day has-articles"'),
+    ],
+)
 def test_a_write_while_a_page_is_made_never_leaves_it_cached_as_that_writes(
     app: Flask,
     client: FlaskClient,
