@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from .articles import TeaserRow
+from .articles import Page, TeaserRow
 from .extensions import db
 from .models import MAX_ID, Article, User
 
@@ -66,15 +65,6 @@ def parse_key(token: str | None) -> int | None:
     if not re.fullmatch(r"-?[0-9]{1,19}", token) or not _LOWEST_KEY <= int(token) < 2**63:
         raise ValueError(f"bad page token {token!r}")
     return int(token)
-
-
-@dataclass(frozen=True)
-class Results:
-    """One page of matches, newest first, with the keys of its neighbours (None: no page)."""
-
-    items: list[TeaserRow]
-    older: str | None
-    newer: str | None
 
 
 _TEASER = "a.id, a.title, a.slug, a.summary, a.published_at, u.username"
@@ -141,8 +131,9 @@ def search(
     *,
     before: int | None = None,
     after: int | None = None,
-) -> Results | None:
-    """Return one newest-first page of the visible articles holding every word in `found`.
+) -> Page | None:
+    """Return one newest-first page of the visible articles holding every word in `found`,
+    its neighbours' tokens search keys.
 
     `before` pages towards older articles, `after` towards newer ones; None means the
     `after` page would be the first page: the caller should show the first.
@@ -160,12 +151,12 @@ def search(
         keys = [row[0] for row in rows[:per_page]]
         older = str(keys[-1]) if len(rows) > per_page else None
         newer = str(keys[0]) if before is not None and keys else None
-        return Results(items, older, newer)
+        return Page(items, older, newer)
     if len(rows) <= per_page:
         return None
     shown = rows[:per_page][::-1]
     items = [TeaserRow._make(row[1:]) for row in shown]
-    return Results(items, str(shown[-1][0]), str(shown[0][0]))
+    return Page(items, str(shown[-1][0]), str(shown[0][0]))
 
 
 def _rows(

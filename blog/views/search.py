@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -41,7 +42,7 @@ def results() -> str | Response:
             return redirect(url_for("search.results", q=query))
         if paged and not page.items:
             abort(404)
-        page = search.Results(teasers(page.items), page.older, page.newer)
+        page = replace(page, items=teasers(page.items))
     return render_template(
         "search/results.html",
         query=query,
