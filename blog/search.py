@@ -27,6 +27,13 @@ from .models import MAX_ID, Article, User
 MAX_WORDS = 8
 MAX_WORD_LENGTH = 60
 
+# Arabic's optional marks: the short vowels, tanween, shadda and sukun (U+064B-U+0652), the
+# dagger alef (U+0670) and the tatweel that stretches a word (U+0640). Arabic is mostly
+# written without them and now and then with a few (أيضاً, محمّد), so the index holds its words
+# without them (migration 0010, which writes them out again) and a search looks so.
+OPTIONAL_MARKS = "\u0640\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652\u0670"
+_WITHOUT_OPTIONAL_MARKS = str.maketrans("", "", OPTIONAL_MARKS)
+
 _FIRST_MINUTE = datetime(1, 1, 1, tzinfo=UTC)  # as in migration 0009
 _MINUTE = timedelta(minutes=1)
 _ID_BITS = 2**31
@@ -47,9 +54,17 @@ def words(query: str) -> list[str]:
         if unicodedata.category(character)[0] in "LMN" or character == "_":
             word.append(character)
         elif word:
-            found.append("".join(word)[:MAX_WORD_LENGTH])
+            text = "".join(word)
+            # Marks or a tatweel alone are no word: nothing is indexed under them.
+            if any(unicodedata.category(c)[0] in "LN" for c in bare(text)):
+                found.append(text[:MAX_WORD_LENGTH])
             word = []
     return list(dict.fromkeys(found))
+
+
+def bare(text: str) -> str:
+    """Return text as the index holds it: without Arabic's optional marks."""
+    return text.translate(_WITHOUT_OPTIONAL_MARKS)
 
 
 def key(instant: datetime, article_id: int) -> int:
@@ -162,6 +177,7 @@ def search(
 def _rows(
     found: list[str], now: datetime, lower: int, upper: int, newest_first: bool, limit: int
 ) -> list[Any]:
+    found = [bare(word) for word in found]
     order = "DESC" if newest_first else "ASC"
     params: dict[str, Any] = {"now": now, "lower": lower, "upper": upper, "limit": limit}
     # A connection of its own: its transaction ends with the read (and the SET LOCALs with

@@ -4,6 +4,7 @@ at a time; whatever is typed, a page and never an error."""
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -295,3 +296,24 @@ def test_words_with_marks_are_found_whole(
     make_article(title=title)
     make_article(title="Unrelated")
     assert found(client, query) == [title]
+
+
+def test_arabic_words_are_found_with_or_without_their_optional_marks(
+    client: FlaskClient, make_article
+) -> None:
+    # Tanween, a shadda, every short vowel and a tatweel, as articles now and then write them.
+    names = make_article(title="وصل محمّد أيضاً").title
+    library = make_article(title="مَكْتَبَةٌ كـبـيـرة", published_at=utcnow() - timedelta(days=1)).title
+    make_article(title="مكتب صغير", published_at=utcnow() - timedelta(days=2))
+    searches = {
+        "محمد": [names],
+        "محمّد": [names],
+        "أيضا": [names],
+        "مكتبة": [library],
+        "مَكتبة كبيرة": [library],
+        "كبيرة": [library],
+    }
+    assert {query: found(client, quote(query)) for query in searches} == searches
+    # Marks alone, or a tatweel, are no word.
+    html = page(client, "/search?q=" + quote("\u064b \u0651\u0640"))
+    assert teasers(html) == [] and "Type a word with letters or digits." in html

@@ -1,5 +1,5 @@
-"""The search index (migration 0009) follows every write, keys articles as search.key does,
-is read in key order at scale, and comes and goes with its migration.
+"""The search index (migrations 0009 and 0010) follows every write, keys articles as
+search.key does, is read in key order at scale, and comes and goes with its migrations.
 
 Every check here reads what a reader would get (what a search returns) or what the database
 holds (the index's rows, its words, the plan of the statement a search runs).
@@ -7,6 +7,7 @@ holds (the index's rows, its words, the plan of the statement a search runs).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
 import re
@@ -121,7 +122,13 @@ def _assert_sqlite_tokens(live: dict[int, Any]) -> None:
                 run(
                     "INSERT INTO temp.rebuilt (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
                     [
-                        (key, row.title, row.summary[:TEXT_INDEXED], indexed_body(row))
+                        (
+                            key,
+                            *map(
+                                search.bare,
+                                (row.title, row.summary[:TEXT_INDEXED], indexed_body(row)),
+                            ),
+                        )
                         for key, row in live.items()
                     ],
                 )
@@ -147,7 +154,8 @@ def _assert_sqlite_tokens(live: dict[int, Any]) -> None:
 def _assert_postgresql_words(live: dict[int, Any]) -> None:
     keys = list(live)
     texts = [
-        f"{row.title} {row.summary[:TEXT_INDEXED]} {indexed_body(row)}" for row in live.values()
+        search.bare(f"{row.title} {row.summary[:TEXT_INDEXED]} {indexed_body(row)}")
+        for row in live.values()
     ]
     with db.engine.connect() as connection:
         held = dict(connection.exec_driver_sql("SELECT key, words::text FROM article_search").all())
@@ -268,6 +276,22 @@ def test_an_edit_that_keeps_the_publish_minute_replaces_every_old_word_with_the_
     retitle_behind_the_apps_back(app, article_id, "Bus timetable")
     assert found("tram") == []
     assert found("bus", "nightly") == ["Bus timetable"]
+    assert_index_holds_exactly_the_live_articles()
+
+
+def test_words_are_indexed_without_arabic_optional_marks_and_edits_of_marks_alone_take_out_the_old(
+    editor: FlaskClient,
+) -> None:
+    article_id = write_new(
+        editor, title="وصل محمّد", summary="خبرٌ سعيدٌ", body="جاء *أيضاً* إلى المَكْتَبَة"
+    )
+    for word in ("محمد", "خبر", "سعيد", "أيضا", "المكتبة"):
+        assert found(word) == ["وصل محمّد"], word
+    assert_index_holds_exactly_the_live_articles()
+    # Marks moved, and a tatweel in: the same words, held once each, under the same key.
+    write_edit(editor, article_id, title="وصل مُحمَّد", summary="خبر سـعـيـد", body="جاء أيضا")
+    assert found("محمد", "سعيد") == ["وصل مُحمَّد"]
+    assert found("المكتبة") == []
     assert_index_holds_exactly_the_live_articles()
 
 
@@ -688,6 +712,49 @@ def search_objects() -> list[str]:
                 " UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE proname LIKE :named"
             )
         return sorted(connection.execute(sa.text(query), {"named": "article_search%"}).scalars())
+
+
+def test_migration_0010_takes_out_the_marks_a_search_takes_out() -> None:
+    path = Path(search.__file__).parent / "migrations/versions/0010_search_optional_marks.py"
+    spec = importlib.util.spec_from_file_location("migration_0010", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert migration.OPTIONAL_MARKS == search.OPTIONAL_MARKS
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_upgrading_to_0010_indexes_vowelled_words_bare_and_downgrading_indexes_them_as_written(
+    backend: str, tmp_path: Path
+) -> None:
+    with scratch_database(backend, tmp_path) as uri:
+        app = create_app(base_config(uri, tmp_path))
+        try:
+            with app.app_context():
+                upgrade(revision="0009")
+                author = User(username="amina", password_hash="!", role="author")
+                past = an_hour_ago()
+                for number, title in enumerate(("وصل محمّد", "وصل محمد")):
+                    db.session.add(
+                        Article(
+                            title=title,
+                            slug=f"news-{number}",
+                            status="published",
+                            published_at=past,
+                            body_markdown="نص",
+                            author=author,
+                        )
+                    )
+                db.session.commit()
+                # As 0009 left it: the word with a shadda is not the word without.
+                assert found("محمد") == ["وصل محمد"]
+                upgrade(revision="0010")
+                assert sorted(found("محمد")) == ["وصل محمد", "وصل محمّد"]
+                assert_index_holds_exactly_the_live_articles()
+                downgrade(revision="0009")
+                assert found("محمد") == ["وصل محمد"]
+        finally:
+            engines.dispose(app)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
