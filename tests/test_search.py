@@ -115,6 +115,16 @@ def test_words_of_any_script_are_found_and_operators_are_plain_words(
     assert found(client, "ferry*") == ["Ferry timetable", "عبارة جديدة"]  # * is no prefix
 
 
+def test_the_page_title_names_the_words_looked_for_not_what_else_was_typed(
+    client: FlaskClient, make_article
+) -> None:
+    # A right-to-left override typed or pasted in would turn the rest of the tab's title.
+    make_article(title="Ferry news")
+    html = page(client, "/search?q=%E2%80%AEferry%E2%80%AC%3F")
+    assert "<title>ferry &ndash; Search &ndash; " in html
+    assert teasers(html) == ["Ferry news"]
+
+
 def test_what_was_searched_for_comes_back_escaped(client: FlaskClient, make_article) -> None:
     make_article(title="Script news", body="A script tag raised alert 1.")
     html = page(client, "/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
