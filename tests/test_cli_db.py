@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import signal
 import sqlite3
@@ -13,11 +14,11 @@ from pathlib import Path
 
 from flask.testing import FlaskCliRunner
 
-from blog import create_app
+from blog import create_app, engines
 from blog.extensions import db
 from blog.models import Article
 
-from conftest import POSTGRESQL_ONLY, SQLITE_ONLY
+from conftest import POSTGRESQL_ONLY, SQLITE_ONLY, base_config
 from servers import REPO_ROOT, server_env, venv_bin
 
 
@@ -92,6 +93,45 @@ def test_backup_never_overwrites_by_accident(runner: FlaskCliRunner, tmp_path: P
     forced = runner.invoke(args=["db", "backup", "--force", str(target)])
     assert forced.exit_code == 0, forced.output
     assert target.read_bytes().startswith(b"SQLite format 3")
+
+
+@SQLITE_ONLY
+def test_backup_never_replaces_the_live_databases_own_files(
+    runner: FlaskCliRunner, make_article: Callable[..., Article]
+) -> None:
+    make_article(title="Kept through it all")
+    live = Path(db.engine.url.database or "")
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = live.with_name(live.name + suffix)
+        before = companion.read_bytes() if companion.exists() else None
+        result = runner.invoke(args=["db", "backup", "--force", str(companion)])
+        assert result.exit_code == 1 and "live database's own files" in result.output, suffix
+        assert (companion.read_bytes() if companion.exists() else None) == before, suffix
+    with sqlite3.connect(live) as check:
+        assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert check.execute("SELECT title FROM articles").fetchall() == [("Kept through it all",)]
+
+
+@SQLITE_ONLY
+def test_backup_with_force_replaces_only_a_regular_file(
+    runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    result = runner.invoke(args=["db", "backup", "--force", str(pipe)])
+    assert result.exit_code == 1 and "not a regular file" in result.output
+    assert pipe.is_fifo()
+
+
+def test_backup_of_a_database_that_is_not_there_says_so_and_makes_none(tmp_path: Path) -> None:
+    missing, target = tmp_path / "typo.sqlite3", tmp_path / "backup.sqlite3"
+    app = create_app(base_config(f"sqlite:///{missing}", tmp_path))
+    try:
+        result = app.test_cli_runner().invoke(args=["db", "backup", str(target)])
+    finally:
+        engines.dispose(app)
+    assert result.exit_code == 1 and f"no database at {missing}" in result.output
+    assert not missing.exists() and not target.exists()
 
 
 @SQLITE_ONLY

@@ -12,6 +12,8 @@ from flask.cli import with_appcontext
 
 from ..extensions import db
 
+_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
 
 @click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -28,11 +30,25 @@ def backup(file: Path, force: bool) -> None:
     source = engine.url.database
     if not source or source == ":memory:" or source.startswith("file:"):
         raise click.ClickException("the database is not a file, so there is nothing to copy")
+    live_path = Path(source).resolve()
+    if not live_path.is_file():
+        # Connecting would make an empty database there, and back that up.
+        raise click.ClickException(
+            f"there is no database at {source}; check DATABASE_URL (or run flask db upgrade)"
+        )
     target = file.resolve()
-    if target == Path(source).resolve():
-        raise click.ClickException("FILE is the live database itself; choose another path")
+    # The database's own files: its write-ahead log, shared memory and rollback journal
+    # hold committed writes, and replacing one damages the database.
+    own = [live_path.with_name(live_path.name + suffix) for suffix in _COMPANIONS]
+    if target in own:
+        raise click.ClickException(
+            f"{file} is one of the live database's own files; choose another path"
+        )
     if target.exists() and not force:
         raise click.ClickException(f"{file} exists; pass --force to replace it")
+    if target.exists() and not target.is_file():
+        # A device, a pipe or a socket: a backup would take its place.
+        raise click.ClickException(f"{file} is not a regular file; choose another path")
     if not target.parent.is_dir():
         raise click.ClickException(f"{target.parent} is not a directory")
     # Copy into a temporary file beside the target, then rename: a failed or interrupted
