@@ -6,8 +6,10 @@ import json
 import os
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
+from limits import parse_many
 
 from . import dates
 
@@ -41,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "SHARED_CACHE_SECONDS": 5,
     "SEND_FILE_MAX_AGE_DEFAULT": 0,
 }
+
+MOST_PER_PAGE = 500
+MOST_MASTHEAD_DAYS = 366
 
 # Settings that may be 0 (no proxy, no day strip, nothing kept) but never below it.
 _NOT_NEGATIVE = (
@@ -109,6 +114,14 @@ def _normalise(app: Flask) -> None:
         raise SettingsError(
             'SOCIAL_LINKS must map names to addresses, e.g. {"Facebook": "https://..."}.'
         )
+    for name, url in links.items():
+        # Printed as links on every page: a javascript: or data: one would run or show
+        # whatever it holds.
+        address = urlsplit(url)
+        if address.scheme.lower() not in ("http", "https") or not address.netloc:
+            raise SettingsError(
+                f"SOCIAL_LINKS: {name!r} must be an http:// or https:// address, got {url!r}."
+            )
     config["SOCIAL_LINKS"] = links
 
 
@@ -142,8 +155,23 @@ def _check(app: Flask) -> None:
         raise SettingsError(f"TIMEZONE: {error}.") from None
     if not -2 <= config["HIJRI_OFFSET_DAYS"] <= 2:
         raise SettingsError("HIJRI_OFFSET_DAYS must be between -2 and 2.")
-    if config["PER_PAGE"] < 1:
-        raise SettingsError("PER_PAGE must be at least 1.")
+    # Bounds far beyond any real use: a page of a billion articles, or a day strip reaching
+    # past year 9999, failed on every request.
+    if not 1 <= config["PER_PAGE"] <= MOST_PER_PAGE:
+        raise SettingsError(f"PER_PAGE must be 1 to {MOST_PER_PAGE}, got {config['PER_PAGE']}.")
+    if config["MASTHEAD_DAYS"] > MOST_MASTHEAD_DAYS:
+        raise SettingsError(
+            f"MASTHEAD_DAYS must be {MOST_MASTHEAD_DAYS} or fewer, got {config['MASTHEAD_DAYS']}."
+        )
+    for key in ("LOGIN_LIMITS", "LOGIN_ADDRESS_LIMITS"):
+        # Flask-Limiter would pass over a limit it cannot read, and no sign-in be limited.
+        try:
+            parse_many(str(config[key]))
+        except ValueError:
+            raise SettingsError(
+                f"{key} must be limits such as '5 per minute' or '5/minute;50/day',"
+                f" got {config[key]!r}."
+            ) from None
     if not 1 <= config["SIGN_IN_DAYS"] <= 3650:
         raise SettingsError(f"SIGN_IN_DAYS must be 1 to 3650, got {config['SIGN_IN_DAYS']}.")
     # Flask refuses a session cookie signed longer ago than this: none outlives its sign-in.

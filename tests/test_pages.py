@@ -459,8 +459,13 @@ def test_a_site_name_set_in_python_must_be_text(monkeypatch, tmp_path, value):
         ("HIJRI_OFFSET_DAYS", "abc", "HIJRI_OFFSET_DAYS must be a whole number, got 'abc'"),
         ("PER_PAGE", "true", "PER_PAGE must be a whole number, got True"),
         ("PER_PAGE", "+-5", "PER_PAGE must be a whole number, got '+-5'"),
-        ("PER_PAGE", "0", "PER_PAGE must be at least 1"),
+        ("PER_PAGE", "0", "PER_PAGE must be 1 to 500, got 0"),
+        ("PER_PAGE", "9223372036854775807", "PER_PAGE must be 1 to 500, got 9223372036854775807"),
         ("MASTHEAD_DAYS", "-1", "MASTHEAD_DAYS must be 0 or more, got -1"),
+        ("MASTHEAD_DAYS", "800000", "MASTHEAD_DAYS must be 366 or fewer, got 800000"),
+        ("LOGIN_LIMITS", "garbage", "LOGIN_LIMITS must be limits such as '5 per minute'"),
+        ("LOGIN_LIMITS", "5", "LOGIN_LIMITS must be limits such as '5 per minute'"),
+        ("LOGIN_ADDRESS_LIMITS", "5 per minit", "LOGIN_ADDRESS_LIMITS must be limits such as"),
         ("PAGE_CACHE_SECONDS", "abc", "PAGE_CACHE_SECONDS must be a whole number, got 'abc'"),
         ("PAGE_CACHE_SECONDS", "-1", "PAGE_CACHE_SECONDS must be 0 or more, got -1"),
         ("CACHE_THRESHOLD", "many", "CACHE_THRESHOLD must be a whole number, got 'many'"),
@@ -474,6 +479,12 @@ def test_a_site_name_set_in_python_must_be_text(monkeypatch, tmp_path, value):
         ("TIMEZONE", "Mars/Base", "TIMEZONE: unknown time zone 'Mars/Base'"),
         ("SOCIAL_LINKS", '["x"]', "SOCIAL_LINKS must map names to addresses"),
         ("SOCIAL_LINKS", '{"X": 1}', "SOCIAL_LINKS must map names to addresses"),
+        (
+            "SOCIAL_LINKS",
+            '{"X": "javascript:alert(1)"}',
+            "SOCIAL_LINKS: 'X' must be an http:// or https:// address, got 'javascript:alert(1)'",
+        ),
+        ("SOCIAL_LINKS", '{"Y": "//elsewhere.example"}', "SOCIAL_LINKS: 'Y' must be an http://"),
     ],
 )
 def test_a_bad_setting_stops_the_app_saying_which(monkeypatch, tmp_path, name, value, message):
