@@ -11,6 +11,7 @@ one whose HTML nests deeper than content.MAX_NESTING is refused.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ BATCH_SIZE = 500
 DEFAULT_AUTHOR = "import"
 MAX_TITLE = 300
 MAX_EXTERNAL_ID = 200
+# The most a body or a summary may weigh in UTF-8: what the article form takes in all
+# (MAX_CONTENT_LENGTH's default), so that an imported article can be edited there.
+MAX_TEXT_BYTES = 2 * 1024 * 1024
 DATE_EXAMPLE = "2016-03-26T09:51:00+03:00"
 
 
@@ -91,8 +95,18 @@ def parse_line(text: str, default_author: str = DEFAULT_AUTHOR) -> Record:
         raise ValueError("not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
+    for key, value in data.items():
+        # JSON may escape half a character ("\ud800"), which no database can store.
+        if any(_LONE_SURROGATE.search(text) for text in _strings(value)):
+            raise ValueError(f"{key} holds a lone surrogate (such as \\ud800), not a character")
     # PostgreSQL refuses NUL in text; the forms drop it and other controls, and so does import.
     data = {key: _strings_without_controls(value) for key, value in data.items()}
+    for key in ("body_markdown", "body_html", "summary"):
+        if any(len(text.encode()) > MAX_TEXT_BYTES for text in _strings(data.get(key))):
+            raise ValueError(
+                f"{key} is over {MAX_TEXT_BYTES // 1_048_576} MiB, more than the article form"
+                " takes; shorten it"
+            )
     status = _optional_str(data, "status") or "published"
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
@@ -323,6 +337,15 @@ def _slug(record: Record, article: Article) -> str:
     elif article.slug:
         return article.slug  # an update without a slug keeps the article's URL
     return publishing.unique_slug(record.title, article.id)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _strings(value: object) -> list[str]:
+    """The strings a value of a line is or holds (a list's, as tags are)."""
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, str)]
 
 
 def _strings_without_controls(value: object) -> object:

@@ -196,6 +196,46 @@ def test_a_title_of_invisible_characters_is_reported_and_skipped(runner: FlaskCl
     assert result.stderr.startswith("line 1: the title shows nothing")
 
 
+def test_a_lone_surrogate_is_reported_and_only_its_line_skipped(runner: FlaskCliRunner) -> None:
+    # JSON can escape half of a character; Python reads it, and no database stores it.
+    good = [json.dumps(line(n, title="Crescent 🌙")) for n in (1, 4)]
+    lone = [
+        json.dumps(line(2, title="Half HERE")).replace("HERE", "\\ud800"),
+        json.dumps(line(3, tags=["moon HERE"])).replace("HERE", "\\ud83d"),
+    ]
+    result = import_text(runner, "\n".join([good[0], *lone, good[1]]) + "\n")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "2 created, 0 updated, 2 skipped" in result.stdout
+    assert result.stderr.splitlines() == [
+        "line 2: title holds a lone surrogate (such as \\ud800), not a character; skipped",
+        "line 3: tags holds a lone surrogate (such as \\ud800), not a character; skipped",
+    ]
+    assert article("ext-1").title == article("ext-4").title == "Crescent 🌙"
+
+
+def test_a_body_or_summary_larger_than_the_form_takes_is_reported_and_skipped(
+    runner: FlaskCliRunner,
+) -> None:
+    # The article form takes 2 MiB in all: an imported article must stay editable there.
+    big = "word " * 420_000  # 2.1 MB
+    result = import_text(
+        runner,
+        jsonl(
+            line(1, body_markdown=big),
+            line(2, body_markdown=None, body_html=f"<p>{big}</p>"),
+            line(3, summary=big),
+            line(4, body_markdown="word " * 400_000),  # 2.0 MB: taken
+        ),
+    )
+    assert result.exit_code == 1
+    assert "1 created, 0 updated, 3 skipped" in result.stdout
+    assert result.stderr.splitlines() == [
+        f"line {n}: {key} is over 2 MiB, more than the article form takes; shorten it; skipped"
+        for n, key in ((1, "body_markdown"), (2, "body_html"), (3, "summary"))
+    ]
+    assert len(article("ext-4").body_markdown) == 2_000_000
+
+
 def test_an_empty_body_is_reported_and_skipped(runner: FlaskCliRunner) -> None:
     # The article form refuses an empty body; so does import.
     result = import_text(
