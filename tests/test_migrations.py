@@ -7,13 +7,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import check, upgrade
+from test_search_index import scratch_database
 
-from blog import create_app
+from blog import create_app, engines, schema
 from blog.extensions import db
 
-from conftest import base_config
+from conftest import BACKENDS, base_config
 
 ARTICLE = (
     "INSERT INTO articles (id, title, slug, summary, body_markdown, body_html, status,"
@@ -87,3 +89,51 @@ def test_the_migrations_build_the_schema_the_models_describe(app: Flask) -> None
         check()
     except SystemExit as exit:  # Flask-Migrate logs the differences, then exits
         pytest.fail(f"the models and the migrations differ (flask db check: {exit.code})")
+
+
+def test_the_code_names_the_newest_migration_as_the_schema_it_needs() -> None:
+    from alembic.script import ScriptDirectory
+
+    migrations = Path(schema.__file__).parent / "migrations"
+    assert ScriptDirectory(str(migrations)).get_current_head() == schema.SCHEMA_REVISION
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_database_behind_the_code_fails_the_health_check_and_stops_commands_in_one_line(
+    backend: str, tmp_path: Path
+) -> None:
+    with scratch_database(backend, tmp_path) as uri:
+        app = create_app(base_config(uri, tmp_path))
+        try:
+            with app.app_context():
+                _health_and_commands_follow_the_revision(app)
+        finally:
+            engines.dispose(app)
+
+
+def _health_and_commands_follow_the_revision(app: Flask) -> None:
+    client, runner = app.test_client(), app.test_cli_runner()
+
+    def health() -> tuple[int, str]:
+        response = client.get("/healthz")
+        return response.status_code, response.get_json().get("reason", "")
+
+    def hijri_list() -> tuple[int, str]:
+        result = runner.invoke(args=["hijri", "list"])
+        return result.exit_code, result.output
+
+    no_tables = "the database has no tables yet: run flask db upgrade"
+    assert health() == (503, no_tables)
+    assert hijri_list() == (1, f"Error: {no_tables}\n")
+    upgrade(revision="0008")
+    behind = f"revision 0008 and this code needs {schema.SCHEMA_REVISION}: run flask db upgrade"
+    assert health() == (503, f"the database is at {behind}")
+    assert hijri_list() == (1, f"Error: the database is at {behind}\n")
+    upgrade()
+    assert health() == (200, "")
+    assert hijri_list() == (0, "No month-start overrides: every month follows Umm al-Qura.\n")
+    # Migrated by a newer release first (a rolling upgrade): this code still serves.
+    with db.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    assert health() == (200, "")
+    assert hijri_list()[0] == 0

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..extensions import db
+from .. import schema
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz() -> tuple[dict[str, str], int]:
-    """Answer 200 when the database answers, 503 otherwise."""
+    """Answer 200 when the database answers and has this code's schema, 503 otherwise."""
     try:
-        db.session.execute(sa.text("SELECT 1"))
+        unready = schema.problem()
     except SQLAlchemyError:
         current_app.logger.exception("health check failed")
-        db.session.rollback()
         return {"status": "unavailable"}, 503
+    if unready:
+        # Every page would fail: a balancer should send readers elsewhere.
+        current_app.logger.error("health check failed: %s", unready)
+        return {"status": "unavailable", "reason": unready}, 503
     return {"status": "ok"}, 200
