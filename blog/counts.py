@@ -176,11 +176,13 @@ def rebuild(session: Session, tz: ZoneInfo) -> int:
     counts = days_by_index(session, tz)
     session.execute(sa.delete(DayCount))
     add_days(session, counts)
-    # The zone, and when it was set (microseconds): see ensure_zone.
+    # The zone, and when it was set (microseconds): see ensure_zone. A recount in the zone
+    # they were kept in sets no zone: stamped anew, it kept a site started since on a new
+    # TIMEZONE from ever rebuilding them for it.
     state = session.get(SiteState, COUNTS_ZONE)
     if state is None:
         session.add(SiteState(key=COUNTS_ZONE, number=microseconds(), text=tz.key))
-    else:
+    elif state.text != tz.key:
         state.text, state.number = tz.key, microseconds()
     bump_version(session)
     return len(counts)

@@ -652,3 +652,18 @@ def test_recount_from_a_shell_on_another_zone_recounts_in_the_sites_zone(app, ru
     assert "this command ran with TIMEZONE UTC" in result.output
     assert counts.kept_zone(db.session) == ZONE
     assert_day_counts_exact(ZONE)
+
+
+def test_a_recount_leaves_a_site_started_on_a_new_zone_to_rebuild_the_counts_for_it(
+    app, runner, make_article
+):
+    make_article(published_at=datetime(2016, 3, 1, 4, 30, tzinfo=UTC))
+    counts.ensure_zone(db.session, ZoneInfo(ZONE))
+    # The site restarted on a new zone, and before its first page, a recount from a shell.
+    site_started = counts.microseconds()
+    result = runner.invoke(args=["articles", "recount"])
+    assert result.exit_code == 0 and f"Recounted 1 days in {ZONE}." in result.output
+
+    assert counts.ensure_zone(db.session, ZoneInfo("Asia/Tokyo"), started=site_started)
+    assert counts.kept_zone(db.session) == "Asia/Tokyo"
+    assert_day_counts_exact("Asia/Tokyo")
