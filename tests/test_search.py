@@ -327,3 +327,28 @@ def test_arabic_words_are_found_with_or_without_their_optional_marks(
     # Marks alone, or a tatweel, are no word.
     html = page(client, "/search?q=" + quote("\u064b \u0651\u0640"))
     assert teasers(html) == [] and "Type a word with letters or digits." in html
+
+
+def test_every_word_an_article_shows_is_found_by_itself_and_no_piece_of_one(
+    client: FlaskClient, make_article
+) -> None:
+    # Numbers, versions, dates, addresses and paths are words joined by punctuation: found
+    # as typed and by each of their words, on both databases.
+    report = make_article(
+        title="Quokka count",
+        body="Rose 3.5 percent by 12/01/2026, says newsroom.example.com (v2.1, -5 at"
+        " 10:30); write to desk@example.org or see /usr/local/quokkadir and ~archive.",
+    ).title
+    vowelled = make_article(title="مرحبًا بالقراء \u0939\u093f\u0928\u094d\u0926\u0940").title
+    searches = {
+        **dict.fromkeys(["3.5", "3", "5", "12/01/2026", "2026", "newsroom.example.com"], [report]),
+        **dict.fromkeys(["example", "v2.1", "v2", "10:30", "desk@example.org", "desk"], [report]),
+        **dict.fromkeys(["/usr/local/quokkadir", "quokkadir", "usr", "archive"], [report]),
+        "مرحبا": [vowelled],
+        "\u0939\u093f\u0928\u094d\u0926\u0940": [vowelled],  # Hindi, marks and all
+        # A piece of a word is no word of it: a letter, a stem.
+        "\u0939": [],
+        "مرحب": [],
+        "ا": [],
+    }
+    assert {query: found(client, quote(query)) for query in searches} == searches

@@ -74,19 +74,22 @@ def upgrade():
     build()
 
 
-def build(bare: Callable[[str], str] = str) -> None:
+TOKENIZE = "unicode61 remove_diacritics 2"
+
+
+def build(bare: Callable[[str], str] = str, tokenize: str = TOKENIZE) -> None:
     """Make the index and its triggers, and index every live article.
 
-    `bare` turns an SQL text expression into the text indexed in its place (migration 0010
-    builds the index again with one that takes out Arabic's optional marks).
+    `bare` turns an SQL text expression into the text indexed in its place, and `tokenize`
+    is SQLite's tokenizer (migration 0010 builds the index again with others of its own).
     """
     if op.get_bind().dialect.name == "postgresql":
         _upgrade_postgresql(bare)
     else:
-        _upgrade_sqlite(bare)
+        _upgrade_sqlite(bare, tokenize)
 
 
-def _upgrade_sqlite(bare: Callable[[str], str]) -> None:
+def _upgrade_sqlite(bare: Callable[[str], str], tokenize: str) -> None:
     def key(row: str) -> str:
         # The instant cut to its minute first: strftime rounds fractions to the millisecond,
         # which took 12:00:59.9999 to 12:01. (Instants are stored as 'YYYY-MM-DD HH:MM:...'.)
@@ -96,9 +99,10 @@ def _upgrade_sqlite(bare: Callable[[str], str]) -> None:
     def values(row: str) -> str:
         return f"{key(row)}, {bare(f'{row}.title')}, {bare(_summary(row))}, {bare(_body(row))}"
 
+    quoted = tokenize.replace("'", "''")
     op.execute(
         "CREATE VIRTUAL TABLE article_search USING fts5("
-        "title, summary, body, content='', tokenize='unicode61 remove_diacritics 2')"
+        f"title, summary, body, content='', tokenize='{quoted}')"
     )
     insert = "INSERT INTO article_search (rowid, title, summary, body)"
     delete = "INSERT INTO article_search (article_search, rowid, title, summary, body)"
