@@ -28,6 +28,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, make_response, request, session, url_for
 from flask_login import current_user
+from werkzeug.datastructures import ETags
 from werkzeug.http import parse_etags
 from werkzeug.security import safe_join
 
@@ -155,7 +156,7 @@ class CachedPages:
         ):
             entry = self._cached(environ)
             if entry is not None:
-                if entry.etag in _if_none_match(environ):
+                if _if_none_match(environ).contains_weak(entry.etag):
                     kept = [h for h in entry.headers if h[0] not in _BODY_HEADERS]
                     start_response("304 NOT MODIFIED", kept)
                     return []
@@ -239,9 +240,11 @@ def _lookup(backend: Any, fingerprint: str, version: int, environ: dict[str, Any
     return entry
 
 
-def _if_none_match(environ: dict[str, Any]) -> Any:
-    header = environ.get("HTTP_IF_NONE_MATCH")
-    return parse_etags(header) if header else ()
+def _if_none_match(environ: dict[str, Any]) -> ETags:
+    """The validators a request holds. If-None-Match compares them weakly: a proxy that
+    compresses a page (nginx with gzip on) sends its ETag on as W/"...", and a browser
+    then asks with that."""
+    return parse_etags(environ.get("HTTP_IF_NONE_MATCH"))
 
 
 def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -258,7 +261,7 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
         # Not for "*", which asks whether the page exists: only the view can tell.
         if request.if_none_match and not request.if_none_match.star_tag:
             etag = _etag()
-            if request.if_none_match.contains(etag):
+            if request.if_none_match.contains_weak(etag):
                 return _validated(Response(status=304), etag)
         if CONSULTED not in request.environ:
             # A reader with some cookie but not signed in: the middleware let it through.
