@@ -224,7 +224,16 @@ def _table_align_to_attribute(state: StateCore) -> None:
                 token.attrSet("align", style.removeprefix("text-align:"))
 
 
-_MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+# Deeper than any article needs: cleaning takes time that grows with the square of the
+# depth (html5lib), 0.2 s for 2,000 levels and 18 s for 20,000, past a worker's timeout.
+MAX_NESTING = 200
+
+# Markdown nested past maxNesting is left out of the HTML without a word: at commonmark's
+# 20, a list nested 10 deep or a quote of 20 lost its innermost text. At MAX_NESTING,
+# Markdown nests its HTML at most as deep as the body's own tags may (see below).
+_MARKDOWN = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING}).enable(
+    ["table", "strikethrough"]
+)
 _MARKDOWN.core.ruler.push("table_align_attribute", _table_align_to_attribute)
 
 
@@ -243,9 +252,6 @@ def without_controls(value: Any) -> Any:
 _CONTROLS = dict.fromkeys(c for c in [*range(0x20), 0x7F, 0xFFFE, 0xFFFF] if chr(c) not in "\t\n\r")
 
 
-# Deeper than any article needs: cleaning takes time that grows with the square of the
-# depth (html5lib), 0.2 s for 2,000 levels and 18 s for 20,000, past a worker's timeout.
-MAX_NESTING = 200
 # Elements that hold nothing or that HTML closes by itself when the next one opens.
 _NOT_NESTING = frozenset(
     "area base br col embed hr img input link meta source track wbr"
@@ -290,8 +296,9 @@ def markdown_nesting(source: str) -> int:
     """Return how deep the elements of a Markdown body's HTML nest (see nesting_depth).
 
     Counted on the source first: its tags nest at least as deep as they will in the HTML,
-    and Markdown's own nesting is capped (at 20). Only a source counted past MAX_NESTING
-    is rendered, as its code spans and autolinks (`<https://...>`) count as tags there.
+    and Markdown's own nesting is capped (at MAX_NESTING). Only a source counted past
+    MAX_NESTING is rendered, as its code spans and autolinks (`<https://...>`) count as
+    tags there.
     """
     depth = nesting_depth(source)
     return nesting_depth(_MARKDOWN.render(source)) if depth > MAX_NESTING else depth

@@ -457,6 +457,14 @@ def test_markdown_nesting_counts_the_html_a_body_becomes() -> None:
     assert markdown_nesting("- a\n  - b\n") == 0  # Markdown's own nesting is capped
 
 
+def test_markdown_nested_as_deep_as_an_article_may_loses_no_text() -> None:
+    # At commonmark's own cap, the innermost items and the quoted line were left out.
+    items = "".join("  " * level + f"- item{level}\n" for level in range(40))
+    assert render_markdown(items).count("<li>") == 40
+    assert "item39" in render_markdown(items)
+    assert "<p>hello</p>" in render_markdown(">" * 60 + " hello")
+
+
 def test_the_sites_walk_of_a_body_cleans_it_exactly_as_html5libs_own() -> None:
     # content._Walker only numbers each parent's children once instead of scanning them;
     # what comes out must be byte for byte what bleach's own walker gives.
