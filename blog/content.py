@@ -314,6 +314,35 @@ def too_deep(depth: int) -> str | None:
     )
 
 
+# More than a long article's tables and lists hold. Cleaning takes some 30 µs an element
+# (html5lib) after Markdown took about as long to make it: a 700 KB Markdown table of 50
+# columns (680,000 elements) kept a save past a worker's timeout.
+MAX_ELEMENTS = 100_000
+# markdown-it fills in at most this many missing table cells (its guard against a table
+# that blows up); every other element takes at least a character of the source.
+_FILLED_CELLS = 65_536
+_START_TAG = re.compile(r"<[A-Za-z]")
+
+
+def too_many_elements(*, markdown: str | None = None, html: str | None = None) -> str | None:
+    """Say why a body whose HTML holds more than MAX_ELEMENTS elements is refused, or None.
+
+    A Markdown source is rendered to count them only when it is long enough to hold that
+    many: a save of an ordinary article renders it once, as before.
+    """
+    if markdown is not None:
+        if len(markdown) + _FILLED_CELLS <= MAX_ELEMENTS:
+            return None
+        html = _MARKDOWN.render(markdown)
+    count = len(_START_TAG.findall(html or ""))
+    if count <= MAX_ELEMENTS:
+        return None
+    return (
+        f"the body's HTML holds {count:,} elements (paragraphs, list items, table cells);"
+        f" keep it to {MAX_ELEMENTS:,} or fewer, or split it into several articles"
+    )
+
+
 def shows_nothing(text: str) -> bool:
     """Tell whether text would show no character: only spaces, marks and invisible fillers.
 

@@ -105,9 +105,12 @@ def _shows_something(form: FlaskForm, field: StringField) -> None:
         raise ValidationError("Give the article a title readers can see.")
 
 
-def _nests_within_reason(form: FlaskForm, field: TextAreaField) -> None:
-    """Refuse a body whose HTML nests deeper than any article's, before it is cleaned."""
-    reason = content.too_deep(content.markdown_nesting(field.data or ""))
+def _within_reason(form: FlaskForm, field: TextAreaField) -> None:
+    """Refuse a body whose HTML nests deeper than any article's or holds more elements,
+    before it is cleaned: cleaning it would take longer than a save may."""
+    source = field.data or ""
+    reason = content.too_deep(content.markdown_nesting(source))
+    reason = reason or content.too_many_elements(markdown=source)
     if reason:
         raise ValidationError(f"{reason[0].upper()}{reason[1:]}.")
 
@@ -176,7 +179,7 @@ class ArticleForm(Form):
     )
     body = TextAreaField(
         "Body",
-        validators=[DataRequired("Write the article body."), _nests_within_reason],
+        validators=[DataRequired("Write the article body."), _within_reason],
         filters=[content.without_controls],
         description="Markdown. HTML is allowed; anything unsafe is removed when saved.",
         render_kw={"rows": 18},

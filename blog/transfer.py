@@ -130,7 +130,7 @@ def parse_line(text: str, default_author: str = DEFAULT_AUTHOR) -> Record:
         if markdown is not None
         else content.nesting_depth(html or "")
     )
-    reason = content.too_deep(depth)
+    reason = content.too_deep(depth) or content.too_many_elements(markdown=markdown, html=html)
     if reason:
         raise ValueError(reason)
     slug = _optional_str(data, "slug") or None

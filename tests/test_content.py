@@ -21,6 +21,7 @@ from blog.content import (
     render_markdown,
     shows_nothing,
     slugify,
+    too_many_elements,
 )
 
 from xss import VECTORS, executable_parts
@@ -463,6 +464,22 @@ def test_markdown_nested_as_deep_as_an_article_may_loses_no_text() -> None:
     assert render_markdown(items).count("<li>") == 40
     assert "item39" in render_markdown(items)
     assert "<p>hello</p>" in render_markdown(">" * 60 + " hello")
+
+
+def test_a_body_of_more_elements_than_an_article_holds_is_refused_by_its_count() -> None:
+    rows = "|a|b|\n|-|-|\n" + "|1|2|\n" * 40_000  # 80,002 cells in 40,001 rows
+    assert too_many_elements(markdown=rows) == (
+        "the body's HTML holds 120,006 elements (paragraphs, list items, table cells);"
+        " keep it to 100,000 or fewer, or split it into several articles"
+    )
+    assert too_many_elements(html="<p>x</p>" * 100_001) is not None
+    assert too_many_elements(html="<p>x</p>" * 100_000) is None
+    # A long article of prose, and a table blown up from a short source (markdown-it fills
+    # in at most 65,536 cells), are within it.
+    assert too_many_elements(markdown="A line of a long story, *told* well.\n\n" * 3_000) is None
+    assert (
+        too_many_elements(markdown="|" + "a|" * 1000 + "\n|" + "-|" * 1000 + "\nx\n" * 99) is None
+    )
 
 
 def test_the_sites_walk_of_a_body_cleans_it_exactly_as_html5libs_own() -> None:
