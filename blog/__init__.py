@@ -106,23 +106,30 @@ def _csrf_hook_for_checked_methods_only(app: Flask) -> None:
 
 
 def _sign_in_hooks_for_auth_only(app: Flask) -> None:
-    """Run the rate limiter's and Flask-Login's hooks for the auth blueprint only.
+    """Run the rate limiter's and Flask-Login's hooks for the auth blueprint only, and the
+    limiter's for the admin one too.
 
-    The one rate limit is on the sign-in view, checked by its decorator, and only sign-in
-    and sign-out ask Flask-Login to set or clear its cookie. App-wide, these hooks walked
-    empty limit lists and looked into the session before and after every page.
+    The rate limits are on the sign-in view and the password change, checked by their
+    decorators, and only sign-in and sign-out ask Flask-Login to set or clear its cookie.
+    App-wide, these hooks walked empty limit lists and looked into the session before and
+    after every page.
     """
     from .extensions import limiter, login_manager
 
-    def theirs(hook: Any) -> bool:
+    def limiters(hook: Any) -> bool:
         owner = hook.args[0] if isinstance(hook, partial) and hook.args else None
-        return limiter is owner or getattr(hook, "__self__", None) in (limiter, login_manager)
+        return limiter is owner or getattr(hook, "__self__", None) is limiter
+
+    def theirs(hook: Any) -> bool:
+        return limiters(hook) or getattr(hook, "__self__", None) is login_manager
 
     before = app.before_request_funcs[None]
     before[:] = [hook for hook in before if not theirs(hook)]
     for registry in (app.after_request_funcs, app.teardown_request_funcs):
         hooks = registry[None]
         registry["auth"].extend(hook for hook in hooks if theirs(hook))
+        # Wrong current passwords count only once the response says so (deduct_when).
+        registry["admin"].extend(hook for hook in hooks if limiters(hook))
         hooks[:] = [hook for hook in hooks if not theirs(hook)]
 
 

@@ -368,6 +368,34 @@ def test_change_own_password(client: FlaskClient, make_user: Callable[..., User]
     assert sign_in(client, "alice", "a new password").status_code == 303
 
 
+def test_wrong_current_passwords_count_with_wrong_sign_ins(
+    make_app: Callable[..., Flask], make_user: Callable[..., User]
+) -> None:
+    # A browser left signed in must not be a way to guess the password without end.
+    make_user("alice")
+    make_user("bob")
+    app = make_app(RATELIMIT_ENABLED=True, LOGIN_LIMITS="3 per minute")
+    desk, bob = app.test_client(), app.test_client()
+    assert sign_in(desk, "alice").status_code == 303
+    assert sign_in(desk, "alice", "wrong").status_code == 200  # one wrong sign-in...
+
+    def change(current: str) -> TestResponse:
+        new = {"new_password": "a new password", "confirm_password": "a new password"}
+        return desk.post("/admin/password", data={"current_password": current, **new})
+
+    codes = [change(f"guess {n}").status_code for n in range(4)]  # ...and wrong passwords
+    assert codes == [422, 422, 429, 429]
+    locked = change(PASSWORD)
+    assert locked.status_code == 429  # the right one too, until the minute is over
+    html = locked.get_data(as_text=True)
+    assert "Too many wrong passwords. Please wait a minute, then try again." in html
+    assert 'name="current_password"' in html
+    assert sign_in(app.test_client(), "alice").status_code == 429
+    # Another account is not held back by hers.
+    assert sign_in(bob, "bob").status_code == 303
+    assert bob.get("/admin/password").status_code == 200
+
+
 def test_a_password_change_ends_other_sessions(app: Flask, make_user: Callable[..., User]) -> None:
     make_user("alice")
     phone, laptop = app.test_client(), app.test_client()

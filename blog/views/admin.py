@@ -9,17 +9,28 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from .. import accounts, articles, authoring, content, dates, errors, publishing
-from ..extensions import db, login_manager
+from ..extensions import db, limiter, login_manager
 from ..forms import ArticleForm, PasswordChangeForm
 from ..models import MAX_ID, Article, User
 from ..site import now, origin, zone
-from . import admin_hijri, admin_users
+from . import admin_hijri, admin_users, auth
 from .auth import safe_next, sign_in_token
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -28,6 +39,7 @@ bp.register_blueprint(admin_hijri.bp)
 
 
 ARTICLE_FORMS = ("admin.new", "admin.edit")
+TOO_MANY_PASSWORDS = "Too many wrong passwords. Please wait a minute, then try again."
 SIGNED_OUT = "You were signed out before you saved (perhaps in another tab)."
 OTHER_USER = "Someone else has signed in on this browser since the form was opened."
 FORM_EXPIRED = (
@@ -211,7 +223,24 @@ def purge(article_id: int) -> Response:
     return redirect(url_for("admin.trash"), 303)
 
 
+def _own_account_key() -> str:
+    # The limiter asks before the sign-in is checked; an anonymous request counts nothing.
+    if not current_user.is_authenticated:
+        return "password-change:anonymous"
+    return auth.account_key(current_user.username)
+
+
 @bp.route("/password", methods=["GET", "POST"])
+# Wrong current passwords count with wrong sign-ins: one browser left signed in must not
+# let anyone at it guess the password without end.
+@limiter.shared_limit(
+    auth.account_limit,
+    auth.ACCOUNT_SCOPE,
+    key_func=_own_account_key,
+    methods=["POST"],
+    deduct_when=auth.failed,
+    error_message=TOO_MANY_PASSWORDS,
+)
 def password() -> str | Response | tuple[str, int]:
     """Change the signed-in user's own password."""
     form = PasswordChangeForm()
@@ -223,9 +252,20 @@ def password() -> str | Response | tuple[str, int]:
             db.session.commit()
             flash("Your password has been changed.", "info")
             return redirect(url_for("admin.index"), 303)
+        g.login_failed = True
         form.current_password.errors = ["That is not your current password."]
     status = 422 if form.is_submitted() else 200
     return render_template("admin/password.html", form=form), status
+
+
+@bp.errorhandler(429)
+def _too_many_passwords(error: HTTPException) -> tuple[str, int] | HTTPException:
+    """Answer a locked password change with its form again, and how long to wait."""
+    if request.endpoint != "admin.password":
+        return errors.http_error(error)
+    form = PasswordChangeForm()
+    form.form_errors.append(TOO_MANY_PASSWORDS)
+    return render_template("admin/password.html", form=form), 429
 
 
 def _desk(in_trash: bool) -> str | Response:

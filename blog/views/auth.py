@@ -74,18 +74,26 @@ def safe_next(target: str | None) -> str | None:
     return None if parts.scheme or parts.netloc else target
 
 
+# The one count of an account's wrong passwords, shared by every form that asks for one.
+ACCOUNT_SCOPE = "account-passwords"
+
+
+def account_key(name: str) -> str:
+    """The key an account's wrong passwords count under, wherever its password is asked."""
+    return "login-account:" + accounts.name_key(name)[:64]
+
+
 def _account_key() -> str:
     # Read as the form reads it, or "al\x01ice" would be a new account to the limit and
     # still sign in as "alice".
-    name = one_line(request.form.get("username") or "")
-    return "login-account:" + accounts.name_key(name)[:64]
+    return account_key(one_line(request.form.get("username") or ""))
 
 
 def _address_key() -> str:
     return "login-address:" + (get_remote_address() or "unknown")
 
 
-def _account_limit() -> str:
+def account_limit() -> str:
     return str(current_app.config["LOGIN_LIMITS"])
 
 
@@ -93,19 +101,20 @@ def _address_limit() -> str:
     return str(current_app.config.get("LOGIN_ADDRESS_LIMITS", DEFAULT_ADDRESS_LIMITS))
 
 
-def _failed(response: Response) -> bool:
+def failed(response: Response) -> bool:
+    """Whether a request asked with a wrong password (it set g.login_failed)."""
     return bool(g.get("login_failed"))
 
 
 _only_failures = {
     "methods": ["POST"],
-    "deduct_when": _failed,
+    "deduct_when": failed,
     "error_message": TOO_MANY_ATTEMPTS,
 }
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_account_limit, key_func=_account_key, **_only_failures)
+@limiter.shared_limit(account_limit, ACCOUNT_SCOPE, key_func=_account_key, **_only_failures)
 @limiter.limit(_address_limit, key_func=_address_key, **_only_failures)
 def login() -> str | Response | tuple[str, int]:
     """Show the sign-in form and sign the user in."""
