@@ -6,6 +6,7 @@ import io
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 
@@ -467,6 +468,45 @@ def test_second_of_two_editors_gets_a_conflict_and_no_text_is_lost(
     assert second.post(f"/admin/articles/{article.id}/edit", data=again).status_code == 303
     db.session.expire_all()
     assert db.session.get(Article, article.id).body_markdown == "Omar's version of the text"
+
+
+def plain(html: str) -> str:
+    """The text of some HTML, as a reader would read it."""
+    return unescape(re.sub(r"<[^>]+>", "", html)).strip()
+
+
+def test_a_conflict_shows_every_stored_field_and_marks_those_the_form_would_undo(
+    app: Flask, make_user: Callable[..., User], make_article: Callable[..., Article]
+) -> None:
+    make_user("eda", "editor")
+    make_user("omar", "editor")
+    article = make_article(title="Shared", body="Original text", summary="Old summary")
+    first, second = app.test_client(), app.test_client()
+    sign_in(first, "eda")
+    sign_in(second, "omar")
+    first_form, second_form = edit_form(first, article.id), edit_form(second, article.id)
+    # Eda changes everything but the title and the body; Omar fixes the title.
+    first_form.update(summary="A new summary", tags="orig, breaking", status="draft", save="Save")
+    assert first.post(f"/admin/articles/{article.id}/edit", data=first_form).status_code == 303
+    second_form.update(title="Shared, fixed", save="Save")
+    response = second.post(f"/admin/articles/{article.id}/edit", data=second_form)
+    assert response.status_code == 409
+
+    stored = {
+        name: (plain(label), plain(value))
+        for label, name, value in re.findall(
+            r'<dt[^>]*>(.*?)</dt>\s*<dd class="stored-(\w+)">(.*?)</dd>', text(response), re.S
+        )
+    }
+    assert stored == {
+        "title": ("Title: differs from the form", "Shared"),
+        "slug": ("Slug", article.slug),
+        "summary": ("Summary: differs from the form", "A new summary"),
+        "body": ("Body", "Original text"),
+        "tags": ("Tags: differs from the form", "breaking, orig"),  # listed by name
+        "status": ("Status: differs from the form", "draft"),
+        "published_at": ("Publish time", first_form["published_at"]),
+    }
 
 
 def test_a_tags_only_change_also_guards_against_stale_forms(

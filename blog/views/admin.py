@@ -7,6 +7,7 @@ month starts live in child blueprints (admin_users, admin_hijri) that share this
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import (
@@ -343,6 +344,7 @@ def _form_page(
         article=article,
         preview=preview,
         conflict=conflict,
+        stored=_stored_fields(form, article) if conflict and article else [],
         state=authoring.state_of(article, now()) if article else None,
         zone_name=zone().key,
     )
@@ -363,6 +365,43 @@ def _form_data(article: Article) -> dict[str, object]:
         ),
         "version": str(article.version),
     }
+
+
+@dataclass(frozen=True)
+class StoredField:
+    """One field of the stored version a conflicting save is shown, beside the form."""
+
+    name: str
+    label: str
+    value: str
+    differs: bool  # from what the form holds, which a second save would store
+
+
+def _stored_fields(form: ArticleForm, article: Article) -> list[StoredField]:
+    """Every field of the stored version, each marked when it differs from the form's: a
+    second save stores the whole form, and so undoes whatever else the other person
+    changed (tags, summary, status, the publish time), not only the text."""
+    stored = _form_data(article)
+    fields = []
+    for field in form:
+        if field.name not in stored or field.name == "version":
+            continue
+        value, typed = str(stored[field.name]), str(field.data or "")
+        if field.name == "tags":  # the same tags in another order are the same
+            differs = _tag_keys(value) != _tag_keys(typed)
+        elif field.name == "body":
+            differs = value != typed
+        else:
+            differs = value.strip() != typed.strip()
+        fields.append(StoredField(field.name, str(field.label.text), value, differs))
+    return fields
+
+
+def _tag_keys(text: str) -> set[str]:
+    try:
+        return {publishing.tag_key(name) for name in publishing.tag_names(text)}
+    except publishing.TagTooLong:  # the form says so beside the field
+        return {text}
 
 
 def _saved_message(article: Article) -> str:
