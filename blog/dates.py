@@ -172,6 +172,33 @@ def parse_publish_input(text: str, tz: ZoneInfo) -> datetime:
     return instant
 
 
+def publish_input_note(text: str, tz: ZoneInfo) -> str | None:
+    """Say how a publish time the zone's clocks skipped or showed twice was read, or None.
+
+    For a valid input (parse_publish_input took it): a time in a gap is saved moved forward
+    by the gap, and a repeated one as its first occurrence, which an author should be told.
+    """
+    match = _INPUT_RE.fullmatch(text.strip())
+    if match is None:
+        return None
+    wall = datetime(*(int(part) for part in match.groups("0")))
+    first, second = wall.replace(tzinfo=tz, fold=0), wall.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return None
+    typed = datetime_label(wall)
+    saved = to_local(local_to_utc(wall, tz), tz)
+    if saved.replace(tzinfo=None) != wall:
+        return (
+            f"{typed} never came in {tz.key}: the clocks went forward past it, so the "
+            f"publish time is {datetime_label(saved)}."
+        )
+    offset = saved.strftime("%z")
+    return (
+        f"{typed} came twice in {tz.key}, as the clocks went back: the publish time is "
+        f"the earlier one, at UTC{offset[:3]}:{offset[3:]}."
+    )
+
+
 def format_local_input(instant: datetime, tz: ZoneInfo) -> str:
     """Format an instant as a datetime-local value 'YYYY-MM-DDTHH:MM' in tz."""
     local = to_local(instant, tz)

@@ -204,8 +204,10 @@ class ArticleForm(Form):
     preview = SubmitField("Preview")
     save = SubmitField("Save")
 
-    # Set by validate_published_at: the parsed instant, aware UTC (None when left empty).
+    # Set by validate_published_at: the parsed instant, aware UTC (None when left empty),
+    # and what to tell the author of a time the clocks skipped or showed twice.
     publish_instant: datetime | None = None
+    publish_note: str | None = None
 
     def validate_status(self, field: SelectField) -> None:
         if field.data not in STATUSES:
@@ -219,6 +221,7 @@ class ArticleForm(Form):
             self.publish_instant = dates.parse_publish_input(field.data, site.zone())
         except ValueError as error:
             raise ValidationError(f"{error} (for example 2024-03-10T09:30).") from None
+        self.publish_note = dates.publish_input_note(field.data, site.zone())
 
     @property
     def wants_preview(self) -> bool:

@@ -855,6 +855,51 @@ def test_publish_time_is_read_and_shown_in_the_site_zone(
     assert 'datetime="2024-03-10T09:30:00+09:00"' in html
 
 
+@pytest.mark.parametrize(
+    ("zone", "typed", "stored", "told"),
+    [
+        # Half an hour forward on Lord Howe Island; an hour at midnight in Santiago.
+        (
+            "Australia/Lord_Howe",
+            "2026-10-04T02:15",
+            "2026-10-04T02:45",
+            "4 October 2026 2:15 never came in Australia/Lord_Howe: the clocks went forward"
+            " past it, so the publish time is 4 October 2026 2:45.",
+        ),
+        (
+            "America/Santiago",
+            "2026-09-06T00:10",
+            "2026-09-06T01:10",
+            "6 September 2026 0:10 never came in America/Santiago: the clocks went forward"
+            " past it, so the publish time is 6 September 2026 1:10.",
+        ),
+        (
+            "America/St_Johns",
+            "2024-11-03T01:30",
+            "2024-11-03T01:30",
+            "3 November 2024 1:30 came twice in America/St_Johns, as the clocks went back:"
+            " the publish time is the earlier one, at UTC-02:30.",
+        ),
+        ("America/St_Johns", "2024-11-03T23:50", "2024-11-03T23:50", None),
+    ],
+)
+def test_a_publish_time_the_clocks_skipped_or_repeated_is_saved_and_the_author_told(
+    make_app: Callable[..., Flask],
+    make_user: Callable[..., User],
+    zone: str,
+    typed: str,
+    stored: str,
+    told: str | None,
+) -> None:
+    app, client = author_in_zone(make_app, make_user, zone)
+    with app.app_context():
+        article = create(client, published_at=typed)
+        html = text(client.get(f"/admin/articles/{article.id}/edit"))
+    assert form_values(html)["published_at"] == stored
+    notes = re.findall(r"<li[^>]*>([^<]*clocks[^<]*)</li>", html)
+    assert notes == ([str(escape(told))] if told else [])
+
+
 def test_the_list_shows_times_in_the_site_zone(
     make_app: Callable[..., Flask], make_user: Callable[..., User]
 ) -> None:

@@ -318,6 +318,8 @@ def _submit(form: ArticleForm, article: Article | None) -> str | Response | tupl
         )
         return _form_page(form, article, status=409)
     flash(_saved_message(saved), "info")
+    if form.publish_note:
+        flash(form.publish_note, "info")
     wanted = publishing.requested_slug(typed_slug) if typed_slug else None
     if wanted and wanted != saved.slug:
         flash(f"The slug “{wanted}” is another article's, so this one's is “{saved.slug}”.", "info")
