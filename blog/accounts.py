@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from . import content
 from .dates import utcnow
 from .extensions import db
 from .models import SignIn, User
@@ -62,8 +63,9 @@ def check_password(password: str) -> None:
 
 
 def name_key(name: str) -> str:
-    """Return the form under which user names are compared (sign-in limits count by it too)."""
-    return name.casefold()
+    """Return the form under which user names are compared (sign-in limits count by it too):
+    two names that differ in it alone would look the same in a byline."""
+    return content.folded(name)
 
 
 def same_name(name: str) -> str | None:

@@ -343,6 +343,17 @@ def too_many_elements(*, markdown: str | None = None, html: str | None = None) -
     )
 
 
+def folded(name: str) -> str:
+    """Return what two spellings of one name (a tag's, a user's) have in common.
+
+    Case-folded after compatibility normalisation, so "Économie" typed with a combining
+    accent and "ÉCONOMIE" are one, an Arabic name in presentation forms is the name in
+    plain letters, and with the dot İ leaves behind dropped, "İstanbul" and "istanbul" are
+    one, as slugify makes them.
+    """
+    return unicodedata.normalize("NFKC", name).casefold().replace("i\u0307", "i")
+
+
 def shows_nothing(text: str) -> bool:
     """Tell whether text would show no character: only spaces, marks and invisible fillers.
 

@@ -128,13 +128,8 @@ def tag_names(text: str) -> list[str]:
 
 
 def tag_key(name: str) -> str:
-    """Return what two names of one tag have in common, capitals and spelling aside.
-
-    Case-folded after compatibility normalisation, so "Économie" typed with a combining
-    accent and "ÉCONOMIE" are one tag, and with the dot İ leaves behind dropped, so are
-    "İstanbul" and "istanbul", as slugify makes them.
-    """
-    return unicodedata.normalize("NFKC", name).casefold().replace("i\u0307", "i")
+    """Return what two names of one tag have in common, capitals and spelling aside."""
+    return content.folded(name)
 
 
 def set_tags(article: Article, names: Iterable[str]) -> None:

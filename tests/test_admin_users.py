@@ -78,17 +78,24 @@ def test_create_refuses_a_name_that_differs_only_in_case(
     client = admin_client(app, make_user)
     make_user("demo")
     make_user("Çelik")  # SQL lower() leaves "Ç" as it is on SQLite
-    for name, existing in [("DEMO", "demo"), ("Demo", "demo"), ("çelik", "Çelik")]:
+    make_user("İstanbul")
+    make_user("أمينة")
+    # The dotted capital İ, and Arabic presentation forms, look the same in a byline.
+    taken = [("DEMO", "demo"), ("Demo", "demo"), ("çelik", "Çelik"), ("istanbul", "İstanbul")]
+    for name, existing in [*taken, ("\ufe83\ufee3\ufef4\ufee8\ufe94", "أمينة")]:
         response = client.post(
             "/admin/users/",
             data={"username": name, "role": "author", "password": "a long password"},
         )
         assert response.status_code == 422, name
         html = response.get_data(as_text=True)
-        assert f"That username is taken: “{existing}” differs from it only in case." in html
+        assert (
+            f"That username is taken: “{existing}” looks the same and differs only in case"
+            " or letter forms." in html
+        )
         assert f'value="{name}"' in html
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 3
-    assert user_named("DEMO") is None and user_named("çelik") is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 5
+    assert user_named("DEMO") is None and user_named("istanbul") is None
 
 
 def test_admin_changes_role_and_deactivates(app: Flask, make_user: UserFactory) -> None:

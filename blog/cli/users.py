@@ -35,6 +35,7 @@ def create(name: str, role: str, password_stdin: bool) -> None:
     if existing is not None:
         raise click.ClickException(
             f"a user named {existing!r} already exists; names may not differ only in case"
+            " or letter forms"
         )
     try:
         password = content.without_controls(

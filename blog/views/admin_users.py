@@ -113,7 +113,10 @@ def _taken_message(username: str, existing: str) -> str:
     if existing == username:
         return "That username is taken."
     # Bylines would look alike, and sign-in limits would count the two as one.
-    return f"That username is taken: “{existing}” differs from it only in case."
+    return (
+        f"That username is taken: “{existing}” looks the same and differs only in case"
+        " or letter forms."
+    )
 
 
 def _index_page(form: UserCreateForm, status: int = 200) -> tuple[str, int]:
