@@ -343,15 +343,32 @@ def too_many_elements(*, markdown: str | None = None, html: str | None = None) -
     )
 
 
+# Arabic's optional marks: the short vowels, tanween, shadda and sukun (U+064B-U+0652), the
+# dagger alef (U+0670) and the tatweel that stretches a word (U+0640). Arabic is mostly
+# written without them and now and then with a few (أيضاً, محمّد): a word is the same word
+# with them or without, to a search and in a name.
+OPTIONAL_MARKS = "\u0640\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652\u0670"
+_WITHOUT_OPTIONAL_MARKS = str.maketrans("", "", OPTIONAL_MARKS)
+
+
+def without_optional_marks(text: str) -> str:
+    """Return text without Arabic's optional marks."""
+    return text.translate(_WITHOUT_OPTIONAL_MARKS)
+
+
 def folded(name: str) -> str:
     """Return what two spellings of one name (a tag's, a user's) have in common.
 
     Case-folded after compatibility normalisation, so "Économie" typed with a combining
     accent and "ÉCONOMIE" are one, an Arabic name in presentation forms is the name in
     plain letters, and with the dot İ leaves behind dropped, "İstanbul" and "istanbul" are
-    one, as slugify makes them.
+    one, as slugify makes them. Without what shows nothing or need not be written
+    (format characters such as a zero-width space, Arabic's optional marks), so that
+    "علوم" and "عُلوم" are one too.
     """
-    return unicodedata.normalize("NFKC", name).casefold().replace("i\u0307", "i")
+    text = unicodedata.normalize("NFKC", name).casefold().replace("i\u0307", "i")
+    seen = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return without_optional_marks(seen)
 
 
 def shows_nothing(text: str) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from . import content
 from .articles import Page, TeaserRow
 from .extensions import db
 from .models import MAX_ID, Article, User
@@ -26,13 +27,6 @@ from .models import MAX_ID, Article, User
 # real search, and a bound on what one request may ask of the index.
 MAX_WORDS = 8
 MAX_WORD_LENGTH = 60
-
-# Arabic's optional marks: the short vowels, tanween, shadda and sukun (U+064B-U+0652), the
-# dagger alef (U+0670) and the tatweel that stretches a word (U+0640). Arabic is mostly
-# written without them and now and then with a few (أيضاً, محمّد), so the index holds its words
-# without them (migration 0010, which writes them out again) and a search looks so.
-OPTIONAL_MARKS = "\u0640\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652\u0670"
-_WITHOUT_OPTIONAL_MARKS = str.maketrans("", "", OPTIONAL_MARKS)
 
 _FIRST_MINUTE = datetime(1, 1, 1, tzinfo=UTC)  # as in migration 0009
 _MINUTE = timedelta(minutes=1)
@@ -63,8 +57,9 @@ def words(query: str) -> list[str]:
 
 
 def bare(text: str) -> str:
-    """Return text as the index holds it: without Arabic's optional marks."""
-    return text.translate(_WITHOUT_OPTIONAL_MARKS)
+    """Return text as the index holds it: without Arabic's optional marks (migration 0010
+    writes content.OPTIONAL_MARKS out again)."""
+    return content.without_optional_marks(text)
 
 
 def key(instant: datetime, article_id: int) -> int:

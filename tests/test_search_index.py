@@ -25,7 +25,7 @@ from flask_migrate import downgrade, upgrade
 from test_admin_articles import edit_form, form
 from test_auth import sign_in
 
-from blog import create_app, dates, engines, search
+from blog import content, create_app, dates, engines, search
 from blog.dates import utcnow
 from blog.extensions import db
 from blog.models import Article, User
@@ -731,7 +731,7 @@ def search_objects() -> list[str]:
 
 
 def test_migration_0010_takes_out_the_marks_a_search_takes_out() -> None:
-    assert MIGRATION_0010.OPTIONAL_MARKS == search.OPTIONAL_MARKS
+    assert MIGRATION_0010.OPTIONAL_MARKS == content.OPTIONAL_MARKS
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

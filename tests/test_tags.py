@@ -440,6 +440,26 @@ def test_a_tag_typed_in_other_capitals_is_the_stored_tag(
     assert '<a href="/tag/economy/" rel="tag">Economy</a>' in preview.get_data(as_text=True)
 
 
+def test_a_tag_typed_with_invisible_characters_or_arabic_marks_is_the_stored_tag(
+    app: Flask, client: FlaskClient, make_user
+) -> None:
+    # A zero-width space, a vowel mark or a tatweel changes nothing a reader sees or means.
+    make_user("amina", "author")
+    assert sign_in(client, "amina").status_code == 303
+    for title, tags in (
+        ("Lab opens", "science, علوم, اقتصاد"),
+        ("Lab grows", "sci\u200bence, عُلوم, اقتصــاد"),
+    ):
+        response = client.post("/admin/articles/new", data=form(title=title, tags=tags))
+        assert response.status_code == 303
+
+    names = db.session.scalars(sa.select(Tag.name).order_by(Tag.name)).all()
+    assert names == ["science", "اقتصاد", "علوم"]
+    reader = app.test_client()
+    for slug in ("science", "علوم", "اقتصاد"):
+        assert teasers(page(reader, f"/tag/{slug}/")) == ["Lab grows", "Lab opens"], slug
+
+
 def test_of_two_stored_tags_differing_in_case_the_exact_name_wins(app: Flask, make_article) -> None:
     older = tagged(make_article, "Economy", title="First")
     newer = tagged(make_article, title="Second")

@@ -6,7 +6,7 @@ held others:
 - Arabic is mostly written without its short vowels and now and then with a few: tanween
   (أيضاً), a shadda (محمّد), a vowelled line of verse. A reader's search, typed without
   them, missed every article that wrote its word with one. Both indexes now hold text rid
-  of the marks blog/search.py's OPTIONAL_MARKS lists, and a search drops them too.
+  of the marks blog/content.py's OPTIONAL_MARKS lists, and a search drops them too.
 - SQLite's tokenizer took a mark for a space, so a vowelled Arabic word or a Hindi one was
   held as pieces, and a search for one letter of it found it. Its tokenizer now counts
   marks (categories M*) as part of a word, as PostgreSQL's does.
@@ -32,7 +32,7 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-# blog/search.py's OPTIONAL_MARKS (a test holds them equal), written out: what a migration
+# blog/content.py's OPTIONAL_MARKS (a test holds them equal), written out: what a migration
 # does must not change with the code around it.
 OPTIONAL_MARKS = "\u0640\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652\u0670"
 # What joins words into one in PostgreSQL's parser: decimal points, dots of host names,
