@@ -446,6 +446,31 @@ def test_an_article_sent_after_someone_else_signed_in_is_shown_back_unsaved(
     assert saved.status_code == 303
 
 
+def test_an_edit_sent_after_the_editors_role_was_lowered_is_shown_back_unsaved(
+    csrf_app: Flask, world: dict[str, int], make_user: UserFactory
+) -> None:
+    # The live article is "writer"'s: an editor opens it, and is made an author meanwhile.
+    editor = make_user("ed", "editor")
+    client = csrf_app.test_client()
+    sign_in(client, "ed")
+    url = f"/admin/articles/{world['live']}/edit"
+    page = client.get(url).get_data(as_text=True)
+    opened_by = re.search(r'name="opened_by" type="hidden" value="(\d+)"', page)
+    assert opened_by
+    form = {**ARTICLE_TEXT, "csrf_token": csrf_token(page) or "", "opened_by": opened_by[1]}
+    editor.role = "author"
+    db.session.commit()
+    before = database_state()
+    response = client.post(url, data=form, headers=SAME_SITE)
+    assert response.status_code == 404  # as for an article that is not there
+    html = response.get_data(as_text=True)
+    assert "This article is not one you may edit, or no longer" in html
+    assert "Paragraphs written over an hour." in html  # not lost
+    assert 'href="/admin/articles/new"' in html and "sign in again" not in html
+    assert database_state() == before
+    assert client.get(url).status_code == 404
+
+
 def test_an_https_form_without_a_referrer_says_why_it_was_refused(
     csrf_app: Flask, world: dict[str, int]
 ) -> None:

@@ -43,6 +43,10 @@ ARTICLE_FORMS = ("admin.new", "admin.edit")
 TOO_MANY_PASSWORDS = "Too many wrong passwords. Please wait a minute, then try again."
 SIGNED_OUT = "You were signed out before you saved (perhaps in another tab)."
 OTHER_USER = "Someone else has signed in on this browser since the form was opened."
+NOT_EDITABLE = (
+    "This article is not one you may edit, or no longer: your role may have changed since"
+    " the form was opened."
+)
 FORM_EXPIRED = (
     "This form had expired: it was open a long time, the browser lost the site's cookie,"
     " or the site's secret key changed since it was opened."
@@ -121,11 +125,12 @@ UNSAVED_FIELDS = (
 )
 
 
-def _unsaved(reason: str, status: int) -> tuple[str, int]:
+def _unsaved(reason: str, status: int, *, signed_in: bool = False) -> tuple[str, int]:
     """Show the text of an article form that could not be saved, so that none of it is lost.
 
     Only to a post from one of the site's own pages: shown to a post from elsewhere, the
-    page would let another site put words of its choosing on this one.
+    page would let another site put words of its choosing on this one. `signed_in` when
+    signing in again would not help: the page then says to start a new article instead.
     """
     same_site = request.headers.get("Sec-Fetch-Site") == "same-origin" or (
         request.headers.get("Origin") == origin()
@@ -138,7 +143,8 @@ def _unsaved(reason: str, status: int) -> tuple[str, int]:
         "admin/unsaved.html",
         reason=reason,
         typed=typed if same_site else None,
-        sign_in=url_for("auth.login", next=request.full_path.rstrip("?")),
+        sign_in=None if signed_in else url_for("auth.login", next=request.full_path.rstrip("?")),
+        new_article=url_for("admin.new"),
     )
     return page, status
 
@@ -167,11 +173,18 @@ def new() -> str | Response | tuple[str, int]:
 @bp.route("/articles/<int:article_id>/edit", methods=["GET", "POST"])
 def edit(article_id: int) -> str | Response | tuple[str, int]:
     """Change an article."""
-    if request.method == "POST" and articles.get_article(article_id) is None:
-        # Deleted for good while the form was open: keep the text, offer it as a new article.
-        form = ArticleForm()
-        form.version.data = ""
-        return _form_page(form, None, conflict=True, status=409)
+    if request.method == "POST":
+        stored = articles.get_article(article_id)
+        if stored is None:
+            # Deleted for good while the form was open: keep the text, offer it as a new
+            # article.
+            form = ArticleForm()
+            form.version.data = ""
+            return _form_page(form, None, conflict=True, status=409)
+        if not current_user.may_edit(stored):
+            # An editor made an author while the form was open, say: the text is kept.
+            # Answered as an article that is not there, as it is to anyone it is not for.
+            return _unsaved(NOT_EDITABLE, 404, signed_in=True)
     article = _editable(article_id)
     if request.method != "POST":
         return _form_page(ArticleForm(data=_form_data(article)), article)
