@@ -366,4 +366,7 @@ def _static_headers(response: Response) -> Response:
         filename = (request.view_args or {}).get("filename", "")
         if request.args.get("v") == _file_hash(filename):
             response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
+            # Flask's Expires says "now" (SEND_FILE_MAX_AGE_DEFAULT is 0, for the stale
+            # URLs): left beside a year's max-age, the two would contradict each other.
+            del response.headers["Expires"]
     return response

@@ -94,6 +94,7 @@ def test_static_files_have_hashed_urls_and_long_lifetimes(client):
     with client.get(href) as response:
         assert response.status_code == 200
         assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert "Expires" not in response.headers  # no "now" beside a year
     with client.get("/static/site.css?v=000000000000") as stale:
         assert "immutable" not in stale.headers.get("Cache-Control", "")
 
