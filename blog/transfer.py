@@ -52,6 +52,8 @@ class Record:
     tags: list[str]
     slug: str | None
     summary: str | None
+    # The last change, kept through an export and an import (None: the import's time).
+    updated_at: datetime | None = None
 
 
 @dataclass
@@ -152,6 +154,7 @@ def parse_line(text: str, default_author: str = DEFAULT_AUTHOR) -> Record:
         tags=_tags(data.get("tags")),
         slug=slug,
         summary=_optional_str(data, "summary"),
+        updated_at=_instant(data.get("updated_at"), "updated_at"),
     )
 
 
@@ -265,6 +268,7 @@ def export_record(article: Article, tz: ZoneInfo, external: bool = False) -> dic
         "author": article.author.username,
         "status": article.status,
         "published_at": None if published is None else iso_exact(published, tz),
+        "updated_at": iso_exact(article.updated_at, tz),
         "tags": [tag.name for tag in article.tags],
         "summary": article.summary,
     }
@@ -319,6 +323,9 @@ def _save(record: Record, body: tuple[str, str], authors: _Authors) -> bool:
         publishing.store_body(article, body)
         article.slug = _slug(record, article)
         publishing.set_tags(article, record.tags)
+        if record.updated_at is not None:
+            # Set, it stands in for the time of this write (the column's onupdate).
+            article.updated_at = record.updated_at
         if created:
             db.session.add(article)
     # Flushing each article lets the slug checks of the next lines see it.
@@ -375,21 +382,21 @@ def _external_id(value: object) -> str | None:
     return value
 
 
-def _instant(value: object) -> datetime | None:
+def _instant(value: object, key: str = "published_at") -> datetime | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ValueError(f"published_at must be a string such as {DATE_EXAMPLE}")
+        raise ValueError(f"{key} must be a string such as {DATE_EXAMPLE}")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"published_at {value!r} is not an ISO 8601 date and time") from None
+        raise ValueError(f"{key} {value!r} is not an ISO 8601 date and time") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError(
-            f"published_at {value!r} has no UTC offset; write it with one, e.g. {DATE_EXAMPLE}"
+            f"{key} {value!r} has no UTC offset; write it with one, e.g. {DATE_EXAMPLE}"
         )
     if not is_publishable(parsed):
-        raise ValueError(f"published_at {value!r} is out of range: {PUBLISH_RANGE}")
+        raise ValueError(f"{key} {value!r} is out of range: {PUBLISH_RANGE}")
     return as_utc(parsed)
 
 

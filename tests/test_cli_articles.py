@@ -502,8 +502,29 @@ def test_export_round_trip(
     def strip(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{k: v for k, v in r.items() if k not in ("id", "url")} for r in records]
 
+    # Last changes too: a feed, a sitemap or a page's modified time would otherwise tell
+    # crawlers that every article changed at the import.
+    assert all(record["updated_at"] for record in second)
     assert strip(second) == strip(first)
     assert_day_counts_exact(ZONE)
+
+
+def test_an_updated_at_is_kept_and_a_bad_one_reported(runner: FlaskCliRunner) -> None:
+    result = import_text(
+        runner,
+        jsonl(
+            line(1, updated_at="2016-03-05T10:00:00+03:00"),
+            line(2, updated_at="yesterday"),
+            line(3, updated_at="2016-03-05T10:00:00"),
+        ),
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "line 2: updated_at 'yesterday' is not an ISO 8601 date and time; skipped",
+        "line 3: updated_at '2016-03-05T10:00:00' has no UTC offset; write it with one,"
+        " e.g. 2016-03-26T09:51:00+03:00; skipped",
+    ]
+    assert article("ext-1").updated_at == datetime(2016, 3, 5, 7, 0, tzinfo=UTC)
 
 
 def test_export_uses_the_configured_server_name(
