@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 from limits import parse_many
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from . import dates
 
@@ -163,6 +165,7 @@ def _check(app: Flask) -> None:
         raise SettingsError(
             f"MASTHEAD_DAYS must be {MOST_MASTHEAD_DAYS} or fewer, got {config['MASTHEAD_DAYS']}."
         )
+    _check_addresses(config)
     for key in ("LOGIN_LIMITS", "LOGIN_ADDRESS_LIMITS"):
         # Flask-Limiter would pass over a limit it cannot read, and no sign-in be limited.
         try:
@@ -180,3 +183,25 @@ def _check(app: Flask) -> None:
     for key in _NOT_NEGATIVE:
         if config[key] < 0:
             raise SettingsError(f"{key} must be 0 or more, got {config[key]}.")
+
+
+def _check_addresses(config: Any) -> None:
+    """Refuse a database or Redis address the site could not use, naming what it takes:
+    read as it stood, one was a page of traceback from SQLAlchemy or redis at start.
+    The addresses are not repeated: they may hold a password."""
+    example = "sqlite:////var/lib/blog/blog.sqlite3 or postgresql://user:password@host/blog"
+    try:
+        backend = make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
+    except ArgumentError:
+        raise SettingsError(
+            f"DATABASE_URL is not a database address; write one such as {example}."
+        ) from None
+    if backend not in ("sqlite", "postgresql"):
+        raise SettingsError(
+            f"DATABASE_URL names {backend}; the site runs on SQLite or PostgreSQL: {example}."
+        )
+    redis_url = config.get("REDIS_URL")
+    if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(
+            "REDIS_URL is not a Redis address; write one such as redis://127.0.0.1:6379/0."
+        )

@@ -485,6 +485,9 @@ def test_a_site_name_set_in_python_must_be_text(monkeypatch, tmp_path, value):
             "SOCIAL_LINKS: 'X' must be an http:// or https:// address, got 'javascript:alert(1)'",
         ),
         ("SOCIAL_LINKS", '{"Y": "//elsewhere.example"}', "SOCIAL_LINKS: 'Y' must be an http://"),
+        ("SQLALCHEMY_DATABASE_URI", "garbage", "DATABASE_URL is not a database address"),
+        ("SQLALCHEMY_DATABASE_URI", "mysql://u@h/d", "DATABASE_URL names mysql; the site runs"),
+        ("REDIS_URL", "localhost:6379", "REDIS_URL is not a Redis address"),
     ],
 )
 def test_a_bad_setting_stops_the_app_saying_which(monkeypatch, tmp_path, name, value, message):
@@ -508,6 +511,8 @@ def test_a_bad_setting_stops_the_app_saying_which(monkeypatch, tmp_path, name, v
     [
         ({"BLOG_SECRET_KEY": ""}, "Error: SECRET_KEY is not set."),
         ({"BLOG_TIMEZONE": "Mars/Base"}, "Error: TIMEZONE: unknown time zone 'Mars/Base'"),
+        # Not repeated: an address may hold a password.
+        ({"DATABASE_URL": "mysql://u:hunter2@db/blog"}, "Error: DATABASE_URL names mysql"),
     ],
 )
 def test_the_commands_name_a_bad_setting_without_a_traceback(tmp_path, command, setting, message):
@@ -523,6 +528,7 @@ def test_the_commands_name_a_bad_setting_without_a_traceback(tmp_path, command, 
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+    assert "hunter2" not in result.stderr + result.stdout
 
 
 @pytest.mark.parametrize(
