@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import check, upgrade
-from test_search_index import scratch_database
+from test_search_index import scratch_app
 
-from blog import create_app, engines, schema
+from blog import create_app, schema
 from blog.extensions import db
 
 from conftest import BACKENDS, base_config
@@ -102,13 +102,8 @@ def test_the_code_names_the_newest_migration_as_the_schema_it_needs() -> None:
 def test_a_database_behind_the_code_fails_the_health_check_and_stops_commands_in_one_line(
     backend: str, tmp_path: Path
 ) -> None:
-    with scratch_database(backend, tmp_path) as uri:
-        app = create_app(base_config(uri, tmp_path))
-        try:
-            with app.app_context():
-                _health_and_commands_follow_the_revision(app)
-        finally:
-            engines.dispose(app)
+    with scratch_app(backend, tmp_path) as app:
+        _health_and_commands_follow_the_revision(app)
 
 
 def _health_and_commands_follow_the_revision(app: Flask) -> None:

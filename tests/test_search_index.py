@@ -716,6 +716,18 @@ def scratch_database(backend: str, folder: Path) -> Iterator[str]:
             yield url
 
 
+@contextmanager
+def scratch_app(backend: str, folder: Path) -> Iterator[Flask]:
+    """An app on an empty database of this test's own, its context pushed."""
+    with scratch_database(backend, folder) as uri:
+        app = create_app(base_config(uri, folder))
+        try:
+            with app.app_context():
+                yield app
+        finally:
+            engines.dispose(app)
+
+
 def search_objects() -> list[str]:
     """What of the index the schema holds: tables (with FTS5's own), triggers, functions."""
     with db.engine.connect() as connection:
@@ -738,47 +750,37 @@ def test_migration_0010_takes_out_the_marks_a_search_takes_out() -> None:
 def test_upgrading_to_0010_indexes_vowelled_words_bare_and_downgrading_indexes_them_as_written(
     backend: str, tmp_path: Path
 ) -> None:
-    with scratch_database(backend, tmp_path) as uri:
-        app = create_app(base_config(uri, tmp_path))
-        try:
-            with app.app_context():
-                upgrade(revision="0009")
-                author = User(username="amina", password_hash="!", role="author")
-                past = an_hour_ago()
-                for number, title in enumerate(("وصل محمّد", "وصل محمد")):
-                    db.session.add(
-                        Article(
-                            title=title,
-                            slug=f"news-{number}",
-                            status="published",
-                            published_at=past,
-                            body_markdown="نص",
-                            author=author,
-                        )
-                    )
-                db.session.commit()
-                # As 0009 left it: the word with a shadda is not the word without.
-                assert found("محمد") == ["وصل محمد"]
-                upgrade(revision="0010")
-                assert sorted(found("محمد")) == ["وصل محمد", "وصل محمّد"]
-                assert_index_holds_exactly_the_live_articles()
-                downgrade(revision="0009")
-                assert found("محمد") == ["وصل محمد"]
-        finally:
-            engines.dispose(app)
+    with scratch_app(backend, tmp_path):
+        upgrade(revision="0009")
+        author = User(username="amina", password_hash="!", role="author")
+        past = an_hour_ago()
+        for number, title in enumerate(("وصل محمّد", "وصل محمد")):
+            db.session.add(
+                Article(
+                    title=title,
+                    slug=f"news-{number}",
+                    status="published",
+                    published_at=past,
+                    body_markdown="نص",
+                    author=author,
+                )
+            )
+        db.session.commit()
+        # As 0009 left it: the word with a shadda is not the word without.
+        assert found("محمد") == ["وصل محمد"]
+        upgrade(revision="0010")
+        assert sorted(found("محمد")) == ["وصل محمد", "وصل محمّد"]
+        assert_index_holds_exactly_the_live_articles()
+        downgrade(revision="0009")
+        assert found("محمد") == ["وصل محمد"]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_upgrading_a_used_database_indexes_its_live_articles_and_downgrading_takes_it_all_out(
     backend: str, tmp_path: Path
 ) -> None:
-    with scratch_database(backend, tmp_path) as uri:
-        app = create_app(base_config(uri, tmp_path))
-        try:
-            with app.app_context():
-                _upgrade_and_downgrade()
-        finally:
-            engines.dispose(app)
+    with scratch_app(backend, tmp_path):
+        _upgrade_and_downgrade()
 
 
 def _upgrade_and_downgrade() -> None:
