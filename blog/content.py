@@ -318,29 +318,87 @@ def too_deep(depth: int) -> str | None:
 # (html5lib) after Markdown took about as long to make it: a 700 KB Markdown table of 50
 # columns (680,000 elements) kept a save past a worker's timeout.
 MAX_ELEMENTS = 100_000
-# markdown-it fills in at most this many missing table cells (its guard against a table
+# markdown-it fills in at most this many missing cells in a table (its guard against one
 # that blows up); every other element takes at least a character of the source.
 _FILLED_CELLS = 65_536
 _START_TAG = re.compile(r"<[A-Za-z]")
+# A line that may be a table's delimiter row ("|---|:--:|"): one a table, at the most.
+_DELIMITER_ROW = re.compile(
+    r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$", re.M
+)
+# Elements a browser (and html5lib) opens again in each block that follows while they are
+# left open: "<b>" never closed, then a thousand paragraphs, makes a thousand <b>s.
+_FORMATTING = frozenset("a b big code em font i nobr s small strike strong tt u".split())
 
 
 def too_many_elements(*, markdown: str | None = None, html: str | None = None) -> str | None:
     """Say why a body whose HTML holds more than MAX_ELEMENTS elements is refused, or None.
 
-    A Markdown source is rendered to count them only when it is long enough to hold that
-    many: a save of an ordinary article renders it once, as before.
+    Counted as cleaning will make them, and without making them where a count on the
+    source will do: formatting elements left open count again in every block they are
+    opened again in, and a Markdown table counts every cell its rows may fill in (a short
+    header of many columns over many one-word rows made a million). Only a source long
+    enough to make that many some other way is rendered to count: an ordinary article is
+    rendered once, as before.
     """
-    if markdown is not None:
-        if len(markdown) + _FILLED_CELLS <= MAX_ELEMENTS:
-            return None
-        html = _MARKDOWN.render(markdown)
-    count = len(_START_TAG.findall(html or ""))
+    if markdown is None:
+        count = reopened_elements(html or "")
+    else:
+        cells = table_cells(markdown)
+        count = reopened_elements(markdown) + cells
+        if count <= MAX_ELEMENTS and len(markdown) + cells > MAX_ELEMENTS:
+            # Each element but a table's cells takes a character of the source at least.
+            count = len(_START_TAG.findall(_MARKDOWN.render(markdown)))
     if count <= MAX_ELEMENTS:
         return None
     return (
-        f"the body's HTML holds {count:,} elements (paragraphs, list items, table cells);"
-        f" keep it to {MAX_ELEMENTS:,} or fewer, or split it into several articles"
+        f"the body's HTML would hold about {count:,} elements (paragraphs, list items, table"
+        f" cells, formatting tags left open and opened again in each block); keep it to"
+        f" {MAX_ELEMENTS:,} or fewer by closing the tags you open, or split it into several"
+        " articles"
     )
+
+
+def table_cells(markdown: str) -> int:
+    """Count the cells Markdown's tables may have: each delimiter row's columns, times its
+    header and the lines up to the next blank one (markdown-it fills short rows in)."""
+    cells = 0
+    run_end = 0  # the number of the first blank line after the current line
+    lines = markdown.splitlines()
+    for number in range(len(lines) - 1, -1, -1):
+        line = lines[number]
+        if not line.strip():
+            run_end = number
+            continue
+        # A table's header row, the line above, holds a pipe ("---" alone is a rule).
+        header = lines[number - 1] if number else ""
+        if "-" in line and "|" in header and _DELIMITER_ROW.fullmatch(line):
+            columns = line.strip().strip("|").count("|") + 1
+            rows = (run_end if run_end > number else len(lines)) - number  # header + body
+            cells += columns * rows
+    return cells
+
+
+def reopened_elements(text: str) -> int:
+    """Count the elements a body's tags and lines may make once formatting elements left
+    open are opened again in each block after them (each line may start a block)."""
+    count = open_formatting = 0
+    last = 0
+    text = _NO_ELEMENTS.sub("", text)
+    for match in _OPEN_OR_CLOSE.finditer(text):
+        lines = text.count("\n", last, match.start())
+        count += lines * (1 + open_formatting)
+        last = match.end()
+        closing, name = match[1], match[2].lower()
+        if closing:
+            if name in _FORMATTING:
+                open_formatting = max(open_formatting - 1, 0)
+        elif name in _FORMATTING:
+            count += 1
+            open_formatting += 1
+        else:
+            count += 1 + open_formatting
+    return count + text.count("\n", last) * (1 + open_formatting)
 
 
 # Arabic's optional marks: the short vowels, tanween, shadda and sukun (U+064B-U+0652), the

@@ -404,10 +404,10 @@ def _stored_fields(form: ArticleForm, article: Article) -> list[StoredField]:
         value, typed = str(stored[field.name]), str(field.data or "")
         if field.name == "tags":  # the same tags in another order are the same
             differs = _tag_keys(value) != _tag_keys(typed)
-        elif field.name == "body":
-            differs = value != typed
-        else:
-            differs = value.strip() != typed.strip()
+        elif field.name == "published_at":  # to the minute, as the form shows it
+            differs = value != typed.strip()[:16]
+        else:  # a browser sends a text area's lines ended by CRLF
+            differs = value.replace("\r\n", "\n").strip() != typed.replace("\r\n", "\n").strip()
         fields.append(StoredField(field.name, str(field.label.text), value, differs))
     return fields
 
