@@ -213,10 +213,11 @@ def test_a_lone_surrogate_is_reported_and_only_its_line_skipped(runner: FlaskCli
     assert article("ext-1").title == article("ext-4").title == "Crescent 🌙"
 
 
-def test_a_body_or_summary_larger_than_the_form_takes_is_reported_and_skipped(
+def test_an_article_larger_than_the_form_takes_is_reported_and_skipped(
     runner: FlaskCliRunner,
 ) -> None:
-    # The article form takes 2 MiB in all: an imported article must stay editable there.
+    # The article form takes 2 MiB, URL-encoded: an imported article must stay editable
+    # there. An Arabic letter takes 6 bytes in it, so 360,000 of them are too many.
     big = "word " * 420_000  # 2.1 MB
     result = import_text(
         runner,
@@ -224,16 +225,20 @@ def test_a_body_or_summary_larger_than_the_form_takes_is_reported_and_skipped(
             line(1, body_markdown=big),
             line(2, body_markdown=None, body_html=f"<p>{big}</p>"),
             line(3, summary=big),
-            line(4, body_markdown="word " * 400_000),  # 2.0 MB: taken
+            line(4, body_markdown="خبر " * 120_000),
+            line(5, body_markdown="word " * 400_000),  # 2.0 MB: taken
+            line(6, body_markdown="خبر " * 80_000),  # 1.9 MB in the form: taken
         ),
     )
     assert result.exit_code == 1
-    assert "1 created, 0 updated, 3 skipped" in result.stdout
+    assert "2 created, 0 updated, 4 skipped" in result.stdout
+    sizes = {1: "2.0", 2: "2.0", 3: "2.0", 4: "2.2"}
     assert result.stderr.splitlines() == [
-        f"line {n}: {key} is over 2 MiB, more than the article form takes; shorten it; skipped"
-        for n, key in ((1, "body_markdown"), (2, "body_html"), (3, "summary"))
+        f"line {n}: the article's text would take {size} MiB in the article form, which"
+        " takes 2 MiB (sent URL-encoded, an Arabic letter takes 6 bytes); shorten it; skipped"
+        for n, size in sizes.items()
     ]
-    assert len(article("ext-4").body_markdown) == 2_000_000
+    assert len(article("ext-5").body_markdown) == 2_000_000
 
 
 def test_an_empty_body_is_reported_and_skipped(runner: FlaskCliRunner) -> None:
@@ -525,6 +530,10 @@ def test_an_updated_at_is_kept_and_a_bad_one_reported(runner: FlaskCliRunner) ->
         " e.g. 2016-03-26T09:51:00+03:00; skipped",
     ]
     assert article("ext-1").updated_at == datetime(2016, 3, 5, 7, 0, tzinfo=UTC)
+    # A line that changes an article is a change made now, whatever the file says.
+    changed = line(1, title="Changed", updated_at="2016-03-05T10:00:00+03:00")
+    assert import_text(runner, jsonl(changed)).exit_code == 0
+    assert article("ext-1").updated_at > utcnow() - timedelta(minutes=1)
 
 
 def test_export_uses_the_configured_server_name(
