@@ -26,7 +26,7 @@ def problem() -> str | None:
             if sa.inspect(connection).has_table("alembic_version"):
                 raise
         return "the database has no tables yet: run flask db upgrade"
-    if found is None or int(found) < int(SCHEMA_REVISION):
+    if found is None or not found.isdigit() or int(found) < int(SCHEMA_REVISION):
         return (
             f"the database is at revision {found} and this code needs {SCHEMA_REVISION}:"
             " run flask db upgrade"

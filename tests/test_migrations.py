@@ -3,6 +3,7 @@ link and index of a database in use."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -103,32 +104,41 @@ def test_a_database_behind_the_code_fails_the_health_check_and_stops_commands_in
     backend: str, tmp_path: Path
 ) -> None:
     with scratch_app(backend, tmp_path) as app:
-        _health_and_commands_follow_the_revision(app)
+        client, runner = app.test_client(), app.test_cli_runner()
+        # The app's own log, as an operator reads it (each migration run reconfigures the
+        # root logger, and pytest's capture with it).
+        log: list[str] = []
+        handler = logging.Handler()
+        handler.emit = lambda record: log.append(record.getMessage())  # type: ignore[method-assign]
+        app.logger.addHandler(handler)
 
+        def health(logged: str = "") -> int:
+            log.clear()
+            response = client.get("/healthz")
+            assert response.get_json() == {"status": "ok" if logged == "" else "unavailable"}
+            # Why, for the operator, and for no one else.
+            assert log == ([f"health check failed: {logged}"] if logged else [])
+            return response.status_code
 
-def _health_and_commands_follow_the_revision(app: Flask) -> None:
-    client, runner = app.test_client(), app.test_cli_runner()
+        def hijri_list() -> tuple[int, str]:
+            result = runner.invoke(args=["hijri", "list"])
+            return result.exit_code, result.output
 
-    def health() -> tuple[int, str]:
-        response = client.get("/healthz")
-        return response.status_code, response.get_json().get("reason", "")
-
-    def hijri_list() -> tuple[int, str]:
-        result = runner.invoke(args=["hijri", "list"])
-        return result.exit_code, result.output
-
-    no_tables = "the database has no tables yet: run flask db upgrade"
-    assert health() == (503, no_tables)
-    assert hijri_list() == (1, f"Error: {no_tables}\n")
-    upgrade(revision="0008")
-    behind = f"revision 0008 and this code needs {schema.SCHEMA_REVISION}: run flask db upgrade"
-    assert health() == (503, f"the database is at {behind}")
-    assert hijri_list() == (1, f"Error: the database is at {behind}\n")
-    upgrade()
-    assert health() == (200, "")
-    assert hijri_list() == (0, "No month-start overrides: every month follows Umm al-Qura.\n")
-    # Migrated by a newer release first (a rolling upgrade): this code still serves.
-    with db.engine.begin() as connection:
-        connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
-    assert health() == (200, "")
-    assert hijri_list()[0] == 0
+        no_tables = "the database has no tables yet: run flask db upgrade"
+        assert health(no_tables) == 503
+        assert hijri_list() == (1, f"Error: {no_tables}\n")
+        upgrade(revision="0008")
+        behind = (
+            f"the database is at revision 0008 and this code needs {schema.SCHEMA_REVISION}:"
+            " run flask db upgrade"
+        )
+        assert health(behind) == 503
+        assert hijri_list() == (1, f"Error: {behind}\n")
+        upgrade()
+        assert health() == 200
+        assert hijri_list() == (0, "No month-start overrides: every month follows Umm al-Qura.\n")
+        # Migrated by a newer release first (a rolling upgrade): this code still serves.
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+        assert health() == 200
+        assert hijri_list()[0] == 0

@@ -40,7 +40,8 @@ def _schema_first(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             unready = schema.problem()
         except SQLAlchemyError as error:
-            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            said = str(getattr(error, "orig", None) or error).strip().splitlines()
+            reason = said[0] if said else type(error).__name__
             raise click.ClickException(f"the database does not answer: {reason}") from None
         if unready:
             raise click.ClickException(unready)

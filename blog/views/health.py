@@ -19,7 +19,8 @@ def healthz() -> tuple[dict[str, str], int]:
         current_app.logger.exception("health check failed")
         return {"status": "unavailable"}, 503
     if unready:
-        # Every page would fail: a balancer should send readers elsewhere.
+        # Every page would fail: a balancer should send readers elsewhere. Why is for the
+        # operator's log, not for anyone who asks.
         current_app.logger.error("health check failed: %s", unready)
-        return {"status": "unavailable", "reason": unready}, 503
+        return {"status": "unavailable"}, 503
     return {"status": "ok"}, 200
