@@ -156,13 +156,7 @@ def parse_publish_input(text: str, tz: ZoneInfo) -> datetime:
     Raise ValueError saying what to type when the text is malformed or an impossible date
     (30 February), and naming the range when the time is outside it.
     """
-    match = _INPUT_RE.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(INPUT_ERROR)
-    try:
-        wall = datetime(*(int(part) for part in match.groups("0")))
-    except ValueError:
-        raise ValueError(INPUT_ERROR) from None
+    wall = _wall_clock(text)
     try:
         instant = local_to_utc(wall, tz)
     except OverflowError:  # off the end of datetime once converted
@@ -172,16 +166,24 @@ def parse_publish_input(text: str, tz: ZoneInfo) -> datetime:
     return instant
 
 
+def _wall_clock(text: str) -> datetime:
+    """Read an HTML datetime-local value as a naive wall-clock time; raise ValueError."""
+    match = _INPUT_RE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(INPUT_ERROR)
+    try:
+        return datetime(*(int(part) for part in match.groups("0")))
+    except ValueError:
+        raise ValueError(INPUT_ERROR) from None
+
+
 def publish_input_note(text: str, tz: ZoneInfo) -> str | None:
     """Say how a publish time the zone's clocks skipped or showed twice was read, or None.
 
     For a valid input (parse_publish_input took it): a time in a gap is saved moved forward
     by the gap, and a repeated one as its first occurrence, which an author should be told.
     """
-    match = _INPUT_RE.fullmatch(text.strip())
-    if match is None:
-        return None
-    wall = datetime(*(int(part) for part in match.groups("0")))
+    wall = _wall_clock(text)
     first, second = wall.replace(tzinfo=tz, fold=0), wall.replace(tzinfo=tz, fold=1)
     if first.utcoffset() == second.utcoffset():
         return None
