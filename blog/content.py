@@ -318,14 +318,9 @@ def too_deep(depth: int) -> str | None:
 # (html5lib) after Markdown took about as long to make it: a 700 KB Markdown table of 50
 # columns (680,000 elements) kept a save past a worker's timeout.
 MAX_ELEMENTS = 100_000
-# markdown-it fills in at most this many missing cells in a table (its guard against one
-# that blows up); every other element takes at least a character of the source.
-_FILLED_CELLS = 65_536
 _START_TAG = re.compile(r"<[A-Za-z]")
 # A line that may be a table's delimiter row ("|---|:--:|"): one a table, at the most.
-_DELIMITER_ROW = re.compile(
-    r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$", re.M
-)
+_DELIMITER_ROW = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
 # Elements a browser (and html5lib) opens again in each block that follows while they are
 # left open: "<b>" never closed, then a thousand paragraphs, makes a thousand <b>s.
 _FORMATTING = frozenset("a b big code em font i nobr s small strike strong tt u".split())
@@ -348,7 +343,7 @@ def too_many_elements(*, markdown: str | None = None, html: str | None = None) -
         count = reopened_elements(markdown) + cells
         if count <= MAX_ELEMENTS and len(markdown) + cells > MAX_ELEMENTS:
             # Each element but a table's cells takes a character of the source at least.
-            count = len(_START_TAG.findall(_MARKDOWN.render(markdown)))
+            count = max(count, len(_START_TAG.findall(_MARKDOWN.render(markdown))))
     if count <= MAX_ELEMENTS:
         return None
     return (
