@@ -50,16 +50,11 @@ def words(query: str) -> list[str]:
         elif word:
             text = "".join(word)
             # Marks or a tatweel alone are no word: nothing is indexed under them.
-            if any(unicodedata.category(c)[0] in "LN" for c in bare(text)):
+            indexed = content.without_optional_marks(text)
+            if any(unicodedata.category(c)[0] in "LN" for c in indexed):
                 found.append(text[:MAX_WORD_LENGTH])
             word = []
     return list(dict.fromkeys(found))
-
-
-def bare(text: str) -> str:
-    """Return text as the index holds it: without Arabic's optional marks (migration 0010
-    writes content.OPTIONAL_MARKS out again)."""
-    return content.without_optional_marks(text)
 
 
 def key(instant: datetime, article_id: int) -> int:
@@ -172,7 +167,8 @@ def search(
 def _rows(
     found: list[str], now: datetime, lower: int, upper: int, newest_first: bool, limit: int
 ) -> list[Any]:
-    found = [bare(word) for word in found]
+    # As the index holds them (migration 0010): without Arabic's optional marks.
+    found = [content.without_optional_marks(word) for word in found]
     order = "DESC" if newest_first else "ASC"
     params: dict[str, Any] = {"now": now, "lower": lower, "upper": upper, "limit": limit}
     # A connection of its own: its transaction ends with the read (and the SET LOCALs with

@@ -139,7 +139,7 @@ def _assert_sqlite_tokens(live: dict[int, Any]) -> None:
                         (
                             key,
                             *map(
-                                search.bare,
+                                content.without_optional_marks,
                                 (row.title, row.summary[:TEXT_INDEXED], indexed_body(row)),
                             ),
                         )
@@ -168,9 +168,9 @@ def _assert_sqlite_tokens(live: dict[int, Any]) -> None:
 def _assert_postgresql_words(live: dict[int, Any]) -> None:
     keys = list(live)
     texts = [
-        search.bare(f"{row.title} {row.summary[:TEXT_INDEXED]} {indexed_body(row)}").translate(
-            SPLIT
-        )
+        content.without_optional_marks(
+            f"{row.title} {row.summary[:TEXT_INDEXED]} {indexed_body(row)}"
+        ).translate(SPLIT)
         for row in live.values()
     ]
     with db.engine.connect() as connection:
