@@ -125,12 +125,12 @@ UNSAVED_FIELDS = (
 )
 
 
-def _unsaved(reason: str, status: int, *, signed_in: bool = False) -> tuple[str, int]:
+def _unsaved(reason: str, status: int, *, sign_in_helps: bool = True) -> tuple[str, int]:
     """Show the text of an article form that could not be saved, so that none of it is lost.
 
     Only to a post from one of the site's own pages: shown to a post from elsewhere, the
-    page would let another site put words of its choosing on this one. `signed_in` when
-    signing in again would not help: the page then says to start a new article instead.
+    page would let another site put words of its choosing on this one. Where signing in
+    again would not help (`sign_in_helps`), the page says to start a new article instead.
     """
     same_site = request.headers.get("Sec-Fetch-Site") == "same-origin" or (
         request.headers.get("Origin") == origin()
@@ -143,7 +143,9 @@ def _unsaved(reason: str, status: int, *, signed_in: bool = False) -> tuple[str,
         "admin/unsaved.html",
         reason=reason,
         typed=typed if same_site else None,
-        sign_in=None if signed_in else url_for("auth.login", next=request.full_path.rstrip("?")),
+        sign_in=url_for("auth.login", next=request.full_path.rstrip("?"))
+        if sign_in_helps
+        else None,
         new_article=url_for("admin.new"),
     )
     return page, status
@@ -173,22 +175,20 @@ def new() -> str | Response | tuple[str, int]:
 @bp.route("/articles/<int:article_id>/edit", methods=["GET", "POST"])
 def edit(article_id: int) -> str | Response | tuple[str, int]:
     """Change an article."""
-    if request.method == "POST":
-        stored = articles.get_article(article_id)
-        if stored is None:
-            # Deleted for good while the form was open: keep the text, offer it as a new
-            # article.
-            form = ArticleForm()
-            form.version.data = ""
-            return _form_page(form, None, conflict=True, status=409)
-        if not current_user.may_edit(stored):
-            # An editor made an author while the form was open, say: the text is kept.
-            # Answered as an article that is not there, as it is to anyone it is not for.
-            return _unsaved(NOT_EDITABLE, 404, signed_in=True)
-    article = _editable(article_id)
     if request.method != "POST":
+        article = _editable(article_id)
         return _form_page(ArticleForm(data=_form_data(article)), article)
-    return _submit(ArticleForm(), article)
+    stored = articles.get_article(article_id)
+    if stored is None:
+        # Deleted for good while the form was open: keep the text, offer it as a new article.
+        form = ArticleForm()
+        form.version.data = ""
+        return _form_page(form, None, conflict=True, status=409)
+    if not current_user.may_edit(stored):
+        # An editor made an author while the form was open, say: the text is kept.
+        # Answered as an article that is not there, as it is to anyone it is not for.
+        return _unsaved(NOT_EDITABLE, 404, sign_in_helps=False)
+    return _submit(ArticleForm(), stored)
 
 
 @bp.post("/articles/<int:article_id>/delete")
