@@ -14,8 +14,9 @@ held others:
   one word, which no search's words ever were. Its text now has SEPARATORS turned into
   spaces first, so it is split where SQLite splits it.
 
-The index is built again the way migration 0009 builds it; that takes as long as 0009
-did, and saves wait meanwhile.
+The index is dropped and built again the way migration 0009 builds it, saves waiting
+meanwhile: for a million articles, 69 s on SQLite and 108 s on PostgreSQL here (0009 took
+34 s and 87 s, with no index to drop first).
 
 Revision ID: 0010
 Revises: 0009
