@@ -152,33 +152,41 @@ def test_the_tags_page_takes_one_step_into_the_tags_live_index_per_tag(
         assert "SCAN article_tags" not in plan and "Seq Scan on article_tags" not in plan, plan
 
 
+def _authors_with_articles(authors: int, count: int, apart: timedelta) -> list[int]:
+    """Insert `authors` authors and `count` published articles, `apart` apart back from now,
+    shared out among them in turn; return the authors' ids."""
+    now = utcnow()
+    db.session.execute(
+        sa.insert(User),
+        [
+            {"username": f"writer{n}", "password_hash": "!", "role": "author"}
+            for n in range(authors)
+        ],
+    )
+    ids = db.session.scalars(sa.select(User.id).order_by(User.id)).all()
+    db.session.execute(
+        sa.insert(Article),
+        [
+            {
+                "title": f"Piece {n}",
+                "slug": f"piece-{n}",
+                "status": "published",
+                "published_at": now - apart * n,
+                "author_id": ids[n % len(ids)],
+            }
+            for n in range(count)
+        ],
+    )
+    return list(ids)
+
+
 def test_author_pages_feeds_and_sitemap_read_the_authors_live_index_in_order(app: Flask) -> None:
     with app.app_context():
         # A site's share of authors, each with a share of its articles, and its statistics:
         # on a table of a few rows, PostgreSQL may as well walk the whole site's index. (With
         # twenty authors of 4,000 articles, it walked the site's newest for a feed's twenty.)
         now = utcnow()
-        db.session.execute(
-            sa.insert(User),
-            [
-                {"username": f"columnist{n}", "password_hash": "!", "role": "author"}
-                for n in range(100)
-            ],
-        )
-        authors = db.session.scalars(sa.select(User.id).order_by(User.id)).all()
-        db.session.execute(
-            sa.insert(Article),
-            [
-                {
-                    "title": f"Piece {n}",
-                    "slug": f"piece-{n}",
-                    "status": "published",
-                    "published_at": now - timedelta(hours=n),
-                    "author_id": authors[n % len(authors)],
-                }
-                for n in range(4000)
-            ],
-        )
+        authors = _authors_with_articles(100, 4000, timedelta(hours=1))
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
             db.session.execute(sa.text("ANALYZE articles"))
@@ -258,27 +266,9 @@ def test_a_tag_page_as_served_reads_a_page_not_the_whole_tag(app: Flask) -> None
     from blog.models import Tag, article_tags
 
     with app.app_context():
-        now = utcnow()
-        db.session.execute(
-            sa.insert(User),
-            [{"username": f"desk{n}", "password_hash": "!", "role": "author"} for n in range(8)],
-        )
-        authors = db.session.scalars(sa.select(User.id).order_by(User.id)).all()
+        _authors_with_articles(8, 8000, timedelta(minutes=1))
         db.session.execute(sa.insert(Tag), [{"name": f"T{n}", "slug": f"t{n}"} for n in range(4)])
         tags = db.session.scalars(sa.select(Tag.id).order_by(Tag.id)).all()
-        db.session.execute(
-            sa.insert(Article),
-            [
-                {
-                    "title": f"Piece {n}",
-                    "slug": f"piece-{n}",
-                    "status": "published",
-                    "published_at": now - timedelta(minutes=n),
-                    "author_id": authors[n % len(authors)],
-                }
-                for n in range(8000)
-            ],
-        )
         ids = db.session.execute(sa.select(Article.id, Article.published_at)).all()
         db.session.execute(
             sa.insert(article_tags),
